@@ -1,0 +1,154 @@
+"""`exec`: run another process inside a running container.
+
+Stage one joins the container's cgroup and namespaces (made non-dumpable
+first, so nothing in the container can open its /proc entries), then forks the
+process into the container's PID namespace; that process takes on the
+identity and restrictions of the process spec and execs.  The runtime waits
+for it (it is a child subreaper) unless detached.
+"""
+
+import json
+import os
+
+from hakobune import _sys as S
+from hakobune.errors import Conflict, InvalidArgument
+from hakobune.oci.runtime_config import check_process
+from hakobune.runtime import container as C, init as I, process as P, state as St
+from hakobune.runtime.channel import Channel
+
+
+class ExecPlan:
+    def __init__(self, process, namespaces, channel, console_fd, seccomp_filter, preserve_fds):
+        self.process = process
+        self.namespaces = namespaces
+        self.channel = channel
+        self.console_fd = console_fd
+        self.seccomp_filter = seccomp_filter
+        self.preserve_fds = preserve_fds
+
+
+def exec_from_cli(root: str, container_id: str, args: list[str], options: dict) -> int:
+    state = St.load(root, container_id)
+    config = state.config()
+    process = _process_from_options(config, args, options)
+    return exec_process(state, config, process, options)
+
+
+def _process_from_options(config: dict, args: list[str], options: dict) -> dict:
+    if options.get("process"):
+        with open(options["process"]) as f:
+            try:
+                process = json.load(f)
+            except ValueError as e:
+                raise InvalidArgument(f"--process {options['process']}: malformed JSON: {e}") from None
+        check_process(process, "process")
+        return process
+    if not args:
+        raise InvalidArgument("exec: a command or --process is required")
+    process = json.loads(json.dumps(config["process"]))
+    process["args"] = args
+    process["terminal"] = options.get("tty", False)
+    if options.get("cwd"):
+        process["cwd"] = options["cwd"]
+    if options.get("env"):
+        process["env"] = process.get("env", []) + options["env"]
+    if options.get("user"):
+        uid, _, gid = options["user"].partition(":")
+        process["user"] = {"uid": int(uid), "gid": int(gid or 0)}
+    if options.get("gids"):
+        process.setdefault("user", {})["additionalGids"] = [int(g) for g in options["gids"]]
+    if options.get("cap"):
+        for kind in ("bounding", "effective", "permitted"):
+            caps = process.setdefault("capabilities", {}).setdefault(kind, [])
+            caps.extend(c for c in options["cap"] if c not in caps)
+    if options.get("no_new_privs"):
+        process["noNewPrivileges"] = True
+    check_process(process, "process")
+    return process
+
+
+def exec_process(state: St.ContainerState, config: dict, process: dict, options: dict) -> int:
+    status = C.container_status(state)
+    if status not in ("running", "created"):
+        raise Conflict(f"cannot exec in container {state.id}: it is {status}")
+    detach = options.get("detach", False)
+    if not detach:
+        S.prctl(S.PR_SET_CHILD_SUBREAPER, 1)
+    pid = _spawn(state, config, process, options)
+    if options.get("pid_file"):
+        St.write_atomically(os.path.abspath(options["pid_file"]), str(pid))
+    if detach:
+        return 0
+    return C._wait_forwarding_signals(pid)
+
+
+def _spawn(state, config, process, options) -> int:
+    from hakobune.runtime import console
+
+    if process.get("terminal") and not options.get("console_socket"):
+        raise InvalidArgument("exec: --tty needs --console-socket")
+    console_fd = console.connect(options["console_socket"]) if process.get("terminal") else -1
+    parent, child = Channel.pair()
+    plan = ExecPlan(process, _namespaces_of(state.pid, config), child, console_fd,
+                    P.compile_seccomp(config.get("linux", {})), int(options.get("preserve_fds", 0)))
+    stage_one = os.fork()
+    if stage_one == 0:
+        parent.close()
+        I.child_main(_stage_one, plan)
+    child.close()
+    if console_fd >= 0:
+        os.close(console_fd)
+    try:
+        C._cgroup_manager(config, state.id).add(stage_one)
+        parent.send("go")
+        pid = int(parent.expect("pid"))
+        os.waitpid(stage_one, 0)
+        parent.expect("exec")
+        return pid
+    finally:
+        parent.close()
+
+
+def _namespaces_of(pid: int, config: dict) -> dict:
+    """The init's namespaces that this process is not already in."""
+    kinds = {ns["type"] for ns in config.get("linux", {}).get("namespaces", [])}
+    names = {"user": "user", "ipc": "ipc", "uts": "uts", "network": "net", "pid": "pid", "cgroup": "cgroup",
+             "time": "time", "mount": "mnt"}
+    joined = {}
+    for kind in kinds:
+        path = f"/proc/{pid}/ns/{names[kind]}"
+        if os.stat(path).st_ino != os.stat(f"/proc/self/ns/{names[kind]}").st_ino:
+            joined[kind] = path
+    return joined
+
+
+def _stage_one(plan: ExecPlan) -> None:
+    plan.channel.expect("go")
+    S.prctl(S.PR_SET_DUMPABLE, 0)
+    I.join_namespaces(plan.namespaces)
+    pid = os.fork()
+    if pid == 0:
+        I.child_main(_exec_main, plan)
+    plan.channel.send(f"pid {pid}")
+
+
+def _exec_main(plan: ExecPlan) -> None:
+    process = plan.process
+    os.setsid()
+    if process.get("terminal"):
+        from hakobune.runtime import console
+
+        master, slave, _ = console.make_pty(process.get("user", {}).get("uid", 0))
+        console.send_master(plan.console_fd, master)
+        os.close(master)
+        console.become_controlling_terminal(slave)
+        os.close(slave)
+    env = P.environment(process)
+    env.setdefault("HOME", P.home_for(process.get("user", {}).get("uid", 0)))
+    program = P.find_program(process["args"][0], env)
+    P.become(process, plan.seccomp_filter)
+    P.close_fds_except(plan.preserve_fds, (plan.channel.read_fd, plan.channel.write_fd))
+    P.enter_cwd(process.get("cwd", "/"))
+    plan.channel.send("exec")
+    plan.channel.close()
+    I.exec_program(program, process, env)

@@ -1,0 +1,218 @@
+"""The container's root filesystem, set up by its init process inside its new
+mount namespace: propagation, the config's mounts (targets resolved inside the
+rootfs), a minimal /dev, pivot_root, then sysctls, masked and read-only paths.
+"""
+
+import os
+import stat
+
+from hakobune import _sys as S
+from hakobune.errors import InvalidArgument, SystemFailure
+from hakobune.runtime.mounts import parse_options, propagation_flags
+from hakobune.runtime.paths import make_target, resolve_in_root
+
+DEFAULT_DEVICES = (
+    # path, type, major, minor, mode
+    ("/dev/null", "c", 1, 3, 0o666),
+    ("/dev/zero", "c", 1, 5, 0o666),
+    ("/dev/full", "c", 1, 7, 0o666),
+    ("/dev/random", "c", 1, 8, 0o666),
+    ("/dev/urandom", "c", 1, 9, 0o666),
+    ("/dev/tty", "c", 5, 0, 0o666),
+)
+
+_DEV_LINKS = (
+    ("/proc/self/fd", "/dev/fd"),
+    ("/proc/self/fd/0", "/dev/stdin"),
+    ("/proc/self/fd/1", "/dev/stdout"),
+    ("/proc/self/fd/2", "/dev/stderr"),
+)
+
+
+def prepare(config: dict, rootfs: str, bundle: str, cgroup_dirs: list[tuple[str, str]], in_userns: bool) -> None:
+    """Everything done before pivot_root, in the container's mount namespace."""
+    linux = config.get("linux", {})
+    S.mount(None, "/", None, S.MS_REC | S.MS_SLAVE)
+    S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
+    for mount in config.get("mounts", []):
+        _mount_one(mount, rootfs, bundle, cgroup_dirs)
+    _create_devices(rootfs, linux.get("devices", []), in_userns)
+    _create_dev_links(rootfs)
+
+
+def pivot(rootfs: str) -> None:
+    """Make rootfs the root with pivot_root(2) and detach the old root."""
+    old_root = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    new_root = os.open(rootfs, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fchdir(new_root)
+        S.pivot_root(".", ".")
+        os.fchdir(old_root)
+        S.mount(None, ".", None, S.MS_SLAVE | S.MS_REC)
+        S.umount(".", S.MNT_DETACH)
+        os.chdir("/")
+    finally:
+        os.close(old_root)
+        os.close(new_root)
+
+
+def finish(config: dict) -> None:
+    """What is done after pivot_root: sysctls, masks, read-only paths and root."""
+    linux = config.get("linux", {})
+    for key, value in linux.get("sysctl", {}).items():
+        _write_sysctl(key, value)
+    for path in linux.get("readonlyPaths", []):
+        _make_readonly(path)
+    for path in linux.get("maskedPaths", []):
+        _mask(path)
+    if config["root"].get("readonly"):
+        _remount("/", S.MS_BIND | S.MS_REMOUNT | S.MS_RDONLY | _locked_flags("/"))
+    propagation = linux.get("rootfsPropagation")
+    if propagation:
+        S.mount(None, "/", None, propagation_flags(propagation))
+
+
+def _mount_one(mount: dict, rootfs: str, bundle: str, cgroup_dirs) -> None:
+    kind = mount.get("type", "")
+    options = parse_options(mount.get("options", []))
+    target = resolve_in_root(rootfs, mount["destination"])
+    source = mount.get("source", "")
+    try:
+        if kind == "cgroup" or kind == "cgroup2":
+            _mount_cgroups(target, options, cgroup_dirs)
+        elif options.is_bind or kind == "bind":
+            _bind(_bind_source(source, bundle), target, options.flags | S.MS_BIND, options.data)
+        else:
+            make_target(target, as_file=False)
+            _mount_filesystem(source, target, kind, options)
+        for flags in options.propagation:
+            S.mount(None, target, None, flags)
+    except OSError as e:
+        raise SystemFailure(
+            f"mounting {source or kind} on {mount['destination']}: {os.strerror(e.errno or 0)}"
+        ) from None
+
+
+def _bind_source(source: str, bundle: str) -> str:
+    if not source:
+        raise InvalidArgument("a bind mount needs a source")
+    path = source if source.startswith("/") else os.path.join(bundle, source)
+    if not os.path.exists(path):
+        raise InvalidArgument(f"bind mount source {source} does not exist")
+    return path
+
+
+def _mount_filesystem(source: str, target: str, kind: str, options) -> None:
+    flags = options.flags & ~S.MS_BIND
+    try:
+        S.mount(source or kind, target, kind, flags, options.data or None)
+    except OSError as e:
+        # sysfs cannot be mounted without a network namespace of our own:
+        # show the host's, read-only, as runc does.
+        if kind != "sysfs" or e.errno != 1:
+            raise
+        _bind("/sys", target, S.MS_BIND | S.MS_REC | S.MS_RDONLY | flags, None)
+
+
+def _bind(source: str, target: str, flags: int, data) -> None:
+    make_target(target, as_file=not os.path.isdir(source))
+    S.mount(source, target, None, S.MS_BIND | (flags & S.MS_REC), None)
+    extra = flags & ~(S.MS_BIND | S.MS_REC | S.MS_REMOUNT)
+    if extra:
+        _remount(target, S.MS_BIND | S.MS_REMOUNT | extra | _locked_flags(target))
+
+
+def _mount_cgroups(target: str, options, cgroup_dirs) -> None:
+    """Show the container's own cgroups at the target, read-only if asked."""
+    readonly = options.flags & S.MS_RDONLY
+    make_target(target, as_file=False)
+    if len(cgroup_dirs) == 1 and cgroup_dirs[0][0] == "":
+        _bind(cgroup_dirs[0][1], target, S.MS_BIND | options.flags, None)
+        return
+    S.mount("tmpfs", target, "tmpfs", S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC, "mode=755")
+    for name, host_dir in cgroup_dirs:
+        sub = os.path.join(target, name)
+        os.mkdir(sub, 0o755)
+        _bind(host_dir, sub, S.MS_BIND | options.flags, None)
+    if readonly:
+        _remount(target, S.MS_REMOUNT | S.MS_RDONLY | S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC)
+
+
+def _remount(target: str, flags: int) -> None:
+    S.mount(None, target, None, flags, None)
+
+
+_STATVFS_FLAGS = ((os.ST_NOSUID, S.MS_NOSUID), (os.ST_NODEV, S.MS_NODEV), (os.ST_NOEXEC, S.MS_NOEXEC),
+                  (os.ST_RDONLY, S.MS_RDONLY))
+
+
+def _locked_flags(path: str) -> int:
+    """Flags a bind remount must keep (the kernel refuses to drop locked ones)."""
+    f = os.statvfs(path).f_flag
+    return sum(ms for st, ms in _STATVFS_FLAGS if f & st and ms != S.MS_RDONLY)
+
+
+def _create_devices(rootfs: str, devices: list[dict], in_userns: bool) -> None:
+    wanted = [(path, kind, major, minor, mode, 0, 0) for path, kind, major, minor, mode in DEFAULT_DEVICES]
+    for d in devices:
+        wanted.append((d["path"], d["type"], d.get("major", 0), d.get("minor", 0),
+                       d.get("fileMode", 0o666), d.get("uid", 0), d.get("gid", 0)))
+    for path, kind, major, minor, mode, uid, gid in wanted:
+        host = resolve_in_root(rootfs, path)
+        if in_userns:
+            _bind(path, host, S.MS_BIND, None)
+            continue
+        _mknod(host, kind, major, minor, mode)
+        os.chown(host, uid, gid)
+
+
+def _mknod(host: str, kind: str, major: int, minor: int, mode: int) -> None:
+    kinds = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+    os.makedirs(os.path.dirname(host), 0o755, exist_ok=True)
+    if os.path.lexists(host):
+        os.unlink(host)
+    old = os.umask(0)
+    try:
+        os.mknod(host, kinds[kind] | (mode & 0o7777), os.makedev(major, minor))
+    finally:
+        os.umask(old)
+
+
+def _create_dev_links(rootfs: str) -> None:
+    links = list(_DEV_LINKS)
+    if os.path.exists("/proc/kcore"):
+        links.append(("/proc/kcore", "/dev/core"))
+    if os.path.isdir(resolve_in_root(rootfs, "/dev/pts")):
+        links.append(("pts/ptmx", "/dev/ptmx"))
+    for target, name in links:
+        host = resolve_in_root(rootfs, name)
+        if name == "/dev/ptmx" and os.path.lexists(host):
+            os.unlink(host)
+        if not os.path.lexists(host):
+            os.symlink(target, host)
+
+
+def _write_sysctl(key: str, value: str) -> None:
+    path = "/proc/sys/" + key.replace(".", "/")
+    try:
+        with open(path, "w") as f:
+            f.write(str(value))
+    except OSError as e:
+        raise SystemFailure(f"sysctl {key}={value}: {os.strerror(e.errno or 0)}") from None
+
+
+def _mask(path: str) -> None:
+    try:
+        if os.path.isdir(path):
+            S.mount("tmpfs", path, "tmpfs", S.MS_RDONLY, None)
+        elif os.path.lexists(path):
+            S.mount("/dev/null", path, None, S.MS_BIND, None)
+    except FileNotFoundError:
+        pass
+
+
+def _make_readonly(path: str) -> None:
+    if not os.path.lexists(path):
+        return
+    S.mount(path, path, None, S.MS_BIND | S.MS_REC, None)
+    _remount(path, S.MS_BIND | S.MS_REMOUNT | S.MS_RDONLY | S.MS_REC | _locked_flags(path))
