@@ -43,7 +43,7 @@ def default_spec(rootless: bool = False, args: list[str] | None = None) -> dict:
             "env": [DEFAULT_PATH_ENV, "TERM=xterm"],
             "cwd": "/",
             "capabilities": {k: list(capabilities) for k in ("bounding", "effective", "permitted")},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}],
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": False,
         },
         "root": {"path": "rootfs", "readonly": False},

@@ -29,10 +29,17 @@ class CreateOptions:
         self.foreground_terminal = foreground_terminal
 
 
-def _cgroup_manager(config: dict, container_id: str):
+def _new_cgroup(config: dict, container_id: str):
     from hakobune.runtime.cgroups import open_manager
 
     return open_manager(config.get("linux", {}).get("cgroupsPath"), container_id)
+
+
+def cgroup_of(state: St.ContainerState):
+    """The manager of the very cgroup directories that `create` made."""
+    from hakobune.runtime.cgroups import load_manager
+
+    return load_manager(state.data["cgroup"])
 
 
 def create(root: str, container_id: str, options: CreateOptions) -> St.ContainerState:
@@ -43,13 +50,16 @@ def create(root: str, container_id: str, options: CreateOptions) -> St.Container
     cgroup = init_pid = None
     try:
         St.write_atomically(os.path.join(directory, "config.json"), json.dumps(config))
-        os.mkfifo(os.path.join(directory, "exec.fifo"), 0o622)
-        cgroup = _cgroup_manager(config, container_id)
+        fifo = os.path.join(directory, "exec.fifo")
+        os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)  # writable by the container's user, whatever the umask
+        cgroup = _new_cgroup(config, container_id)
         cgroup.create()
-        cgroup.apply(config.get("linux", {}).get("resources", {}))
+        cgroup.apply(_with_default_devices(config.get("linux", {})))
         state = St.ContainerState(directory, {
             "id": container_id, "pid": 0, "bundle": options.bundle, "rootfs": rootfs_path,
             "created": time.time(), "annotations": config.get("annotations", {}), "owner": "root",
+            "cgroup": cgroup.describe(),
         })
         init_pid = _spawn_init(state, config, options, rootfs_path, seccomp_filter, cgroup)
         state.data["pid"] = init_pid
@@ -61,6 +71,27 @@ def create(root: str, container_id: str, options: CreateOptions) -> St.Container
     except BaseException:
         _undo_create(directory, init_pid, cgroup)
         raise
+
+
+# Devices every container may use whatever its rules say, as runc allows them:
+# mknod of anything, the default /dev nodes, ptys, the console and tun.
+_ALWAYS_ALLOWED_DEVICES = [
+    {"allow": True, "type": "c", "access": "m"}, {"allow": True, "type": "b", "access": "m"},
+    *({"allow": True, "type": "c", "major": 1, "minor": minor, "access": "rwm"} for minor in (3, 5, 7, 8, 9)),
+    *({"allow": True, "type": "c", "major": 5, "minor": minor, "access": "rwm"} for minor in (0, 1, 2)),
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+]
+
+
+def _with_default_devices(linux: dict) -> dict:
+    resources = dict(linux.get("resources", {}))
+    rules = list(resources.get("devices", []))
+    for device in linux.get("devices", []):
+        rules.append({"allow": True, "type": device["type"], "major": device.get("major"),
+                      "minor": device.get("minor"), "access": "rwm"})
+    resources["devices"] = rules + _ALWAYS_ALLOWED_DEVICES
+    return resources
 
 
 def _check_bundle(config: dict, options: CreateOptions) -> str:
@@ -197,7 +228,7 @@ def _release_init(state: St.ContainerState) -> None:
 def container_status(state: St.ContainerState) -> str:
     status = state.status()
     if status == "running":
-        cgroup = _cgroup_manager(state.config(), state.id)
+        cgroup = cgroup_of(state)
         if cgroup.state() == "frozen":
             return "paused"
     return status
@@ -236,7 +267,7 @@ def kill(root: str, container_id: str, sig: int, all_processes: bool = False) ->
         raise Conflict(f"cannot kill container {container_id}: it is not running")
     pids = [state.pid]
     if all_processes:
-        pids = _cgroup_manager(state.config(), container_id).pids() or pids
+        pids = cgroup_of(state).pids() or pids
     for pid in pids:
         try:
             os.kill(pid, sig)
@@ -255,7 +286,7 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
     status = container_status(state)
     if status != "stopped" and not force:
         raise Conflict(f"cannot delete container {container_id} that is not stopped: it is {status}")
-    cgroup = _cgroup_manager(config, container_id)
+    cgroup = cgroup_of(state)
     if status != "stopped":
         _stop_forcibly(state, cgroup, status)
     _destroy_cgroup(cgroup)
@@ -295,7 +326,7 @@ def pause(root: str, container_id: str) -> None:
     status = container_status(state)
     if status != "running":
         raise Conflict(f"cannot pause container {container_id}: it is {status}, not running")
-    _cgroup_manager(state.config(), container_id).freeze()
+    cgroup_of(state).freeze()
 
 
 def resume(root: str, container_id: str) -> None:
@@ -303,7 +334,7 @@ def resume(root: str, container_id: str) -> None:
     status = container_status(state)
     if status != "paused":
         raise Conflict(f"cannot resume container {container_id}: it is {status}, not paused")
-    _cgroup_manager(state.config(), container_id).thaw()
+    cgroup_of(state).thaw()
 
 
 def update(root: str, container_id: str, resources: dict) -> None:
@@ -311,7 +342,7 @@ def update(root: str, container_id: str, resources: dict) -> None:
     if container_status(state) == "stopped":
         raise Conflict(f"cannot update container {container_id}: it is stopped")
     config = state.config()
-    cgroup = _cgroup_manager(config, container_id)
+    cgroup = cgroup_of(state)
     cgroup.update(resources)
     merged = config.setdefault("linux", {}).setdefault("resources", {})
     for key, value in resources.items():
@@ -324,7 +355,7 @@ def update(root: str, container_id: str, resources: dict) -> None:
 
 def processes(root: str, container_id: str) -> list[int]:
     state = St.load(root, container_id)
-    return _cgroup_manager(state.config(), container_id).pids()
+    return cgroup_of(state).pids()
 
 
 def run(root: str, container_id: str, options: CreateOptions, detach: bool = False) -> int:

@@ -99,7 +99,7 @@ def _spawn(state, config, process, options) -> int:
     if console_fd >= 0:
         os.close(console_fd)
     try:
-        C._cgroup_manager(config, state.id).add(stage_one)
+        C.cgroup_of(state).add(stage_one)
         parent.send("go")
         pid = int(parent.expect("pid"))
         os.waitpid(stage_one, 0)

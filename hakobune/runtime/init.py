@@ -48,7 +48,14 @@ def child_main(body, *args) -> None:
         body(*args)
     except BaseException as e:  # noqa: BLE001 - everything must reach the parent
         try:
+            if os.environ.get("HAKOBUNE_RUNTIME_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
             channel.send_error(e)
+        except OSError:
+            # the channel is gone once init reported ready: tell the container's stderr
+            os.write(2, f"hakobune-runtime: {e}\n".encode())
         finally:
             os._exit(1)
     os._exit(0)

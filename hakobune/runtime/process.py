@@ -6,6 +6,7 @@ Used both by a container's init and by `exec`.
 """
 
 import os
+import resource
 
 from hakobune import _sys as S
 from hakobune.errors import InvalidArgument, SystemFailure
@@ -44,8 +45,6 @@ def set_oom_score_adj(process: dict) -> None:
 def set_rlimits(process: dict) -> None:
     if not process.get("rlimits"):
         return
-    import resource
-
     for rlimit in process["rlimits"]:
         number = getattr(resource, rlimit["type"], None)
         if not isinstance(number, int):

@@ -38,6 +38,14 @@ def prepare(config: dict, rootfs: str, bundle: str, cgroup_dirs: list[tuple[str,
         _mount_one(mount, rootfs, bundle, cgroup_dirs)
     _create_devices(rootfs, linux.get("devices", []), in_userns)
     _create_dev_links(rootfs)
+    _create_cwd(rootfs, config.get("process", {}).get("cwd", "/"))
+
+
+def _create_cwd(rootfs: str, cwd: str) -> None:
+    """A missing working directory is created (as runc does), inside the root."""
+    if cwd.startswith("/proc/"):
+        return
+    os.makedirs(resolve_in_root(rootfs, cwd), 0o755, exist_ok=True)
 
 
 def pivot(rootfs: str) -> None:
