@@ -2,7 +2,6 @@
 master is handed to the caller over the --console-socket (runc's protocol:
 one message whose ancillary data carries the master fd)."""
 
-import array
 import fcntl
 import os
 import socket
@@ -21,15 +20,11 @@ def connect(path: str) -> int:
 
 
 def make_pty(uid: int) -> tuple[int, int, str]:
-    """Open a pty inside the current /dev/pts; the slave is owned by uid."""
-    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    fcntl.ioctl(master, termios.TIOCSPTLCK, array.array("i", [0]))
-    number = array.array("I", [0])
-    fcntl.ioctl(master, termios.TIOCGPTN, number)
-    name = f"/dev/pts/{number[0]}"
-    slave = os.open(name, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    """Open a pty through the current /dev/ptmx (the container's own devpts
+    once the root is pivoted); the slave is owned by uid."""
+    master, slave = os.openpty()
     os.fchown(slave, uid, -1)
-    return master, slave, name
+    return master, slave, os.ttyname(slave)
 
 
 def send_master(socket_fd: int, master: int) -> None:

@@ -122,6 +122,7 @@ def _spawn_init(state, config, options, rootfs_path, seccomp_filter, cgroup) -> 
         parent.close()
         I.child_main(I.stage_one, plan)
     child.close()
+    os.close(plan.fifo_fd)
     if console_fd >= 0:
         os.close(console_fd)
     init_pid = 0

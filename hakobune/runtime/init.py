@@ -29,7 +29,8 @@ class InitPlan:
         self.config = config
         self.bundle = bundle
         self.rootfs = rootfs_path
-        self.fifo = fifo
+        # opened by the runtime: a mapped root may not be able to reach the state dir
+        self.fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         self.channel = channel
         self.console_fd = console_fd
         self.seccomp_filter = seccomp_filter
@@ -117,7 +118,7 @@ def init_main(plan: InitPlan) -> None:
         channel.send("hooks")
         channel.expect("go")
         _run_container_hooks(hooks.get("createContainer"), plan, "createContainer")
-    fifo = os.open(plan.fifo, os.O_PATH | os.O_CLOEXEC)
+    fifo = plan.fifo_fd
     rootfs.pivot(plan.rootfs)
     rootfs.finish(config)
     if process.get("terminal"):
