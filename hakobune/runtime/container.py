@@ -116,7 +116,7 @@ def _spawn_init(state, config, options, rootfs_path, seccomp_filter, cgroup) -> 
     console_fd = console.connect(options.console_socket) if config["process"].get("terminal") else -1
     parent, child = Channel.pair()
     plan = I.InitPlan(state.id, config, options.bundle, rootfs_path, state.fifo, child, console_fd,
-                      seccomp_filter, cgroup.mount_sources(), options.preserve_fds)
+                      seccomp_filter, _cgroup_mounts(cgroup), options.preserve_fds)
     stage_one = os.fork()
     if stage_one == 0:
         parent.close()
@@ -150,6 +150,12 @@ def _spawn_init(state, config, options, rootfs_path, seccomp_filter, cgroup) -> 
         raise
     finally:
         parent.close()
+
+
+def _cgroup_mounts(cgroup) -> list[tuple[str, str]]:
+    """What the container's /sys/fs/cgroup shows: its own cgroup directories,
+    and symlinks for co-mounted controllers."""
+    return cgroup.mount_sources() + [(name, "->" + target) for name, target in cgroup.mount_symlinks()]
 
 
 def _write_id_maps(pid: int, linux: dict) -> None:

@@ -131,19 +131,27 @@ def _bind(source: str, target: str, flags: int, data) -> None:
 
 
 def _mount_cgroups(target: str, options, cgroup_dirs) -> None:
-    """Show the container's own cgroups at the target, read-only if asked."""
-    readonly = options.flags & S.MS_RDONLY
+    """Show the container's own cgroups at the target, read-only if asked.
+
+    On v1 (and hybrid hosts, whose cgroup2 mount is left out as runc leaves
+    it out) each hierarchy is bound under a tmpfs that stays writable, as
+    runc does, and a name given as "->hierarchy" becomes a symlink (cpu ->
+    cpu,cpuacct); on v2 the container's cgroup2 directory is bound directly.
+    """
     make_target(target, as_file=False)
     if len(cgroup_dirs) == 1 and cgroup_dirs[0][0] == "":
         _bind(cgroup_dirs[0][1], target, S.MS_BIND | options.flags, None)
         return
     S.mount("tmpfs", target, "tmpfs", S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC, "mode=755")
     for name, host_dir in cgroup_dirs:
+        if name == "unified":
+            continue
+        if host_dir.startswith("->"):
+            os.symlink(host_dir[2:], os.path.join(target, name))
+            continue
         sub = os.path.join(target, name)
         os.mkdir(sub, 0o755)
         _bind(host_dir, sub, S.MS_BIND | options.flags, None)
-    if readonly:
-        _remount(target, S.MS_REMOUNT | S.MS_RDONLY | S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC)
 
 
 def _remount(target: str, flags: int) -> None:
