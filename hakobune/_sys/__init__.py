@@ -172,3 +172,19 @@ def capget() -> tuple[int, int, int]:
 def sethostname(name: str) -> None:
     raw = name.encode()
     _check(_libc.sethostname(raw, len(raw)), "sethostname")
+
+
+SYS_SECCOMP = 317
+SECCOMP_SET_MODE_FILTER = 1
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+
+def seccomp_set_mode_filter(flags: int, program: bytes) -> None:
+    """Load a classic-BPF seccomp program (8-byte instructions) into this thread."""
+    instructions = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(instructions, ctypes.c_void_p))
+    _check(_syscall(SYS_SECCOMP, ctypes.c_uint(SECCOMP_SET_MODE_FILTER), ctypes.c_uint(flags), ctypes.byref(fprog)),
+           "seccomp")

@@ -98,13 +98,13 @@ def set_capabilities(capabilities: dict) -> None:
     S.prctl(S.PR_SET_KEEPCAPS, 0)
 
 
-def compile_seccomp(linux: dict):
+def compile_seccomp(linux: dict, cache_dir: str):
     """Build the seccomp filter in advance (so errors surface on create)."""
     if not linux.get("seccomp"):
         return None
-    from hakobune.runtime.seccomp import compile_filter
+    from hakobune.runtime.seccomp_cache import prepared_filter
 
-    return compile_filter(linux["seccomp"])
+    return prepared_filter(linux["seccomp"], cache_dir)
 
 
 def become(process: dict, seccomp_filter, userns_no_setgroups: bool = False) -> None:

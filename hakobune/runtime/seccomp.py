@@ -110,8 +110,8 @@ class RuncStyleFilter(seccomp.SyscallFilter):
     def prepare(self) -> None:
         """Assemble the kernel program now, so that load() needs no import
         and no file: a container's init loads it after pivot_root."""
-        if self.enosys_limits:
-            self._program = _enosys_stub(self.enosys_limits) + _exported_program(self)
+        stub = _enosys_stub(self.enosys_limits) if self.enosys_limits else b""
+        self._program = stub + _exported_program(self)
 
     def load(self):
         if not self.enosys_limits:
@@ -138,6 +138,12 @@ def compile_filter(spec: dict) -> RuncStyleFilter:
     syscall_filter.enosys_limits = _enosys_limits(spec)
     syscall_filter.prepare()
     return syscall_filter
+
+
+def kernel_program(syscall_filter: RuncStyleFilter) -> tuple[bytes, int]:
+    """The program and seccomp(2) flags that load() would hand the kernel."""
+    program = syscall_filter._program or _exported_program(syscall_filter)
+    return program, _kernel_flags(syscall_filter)
 
 
 def load_filter(spec: dict) -> None:
