@@ -6,8 +6,7 @@ config ends in an error that names the field (``process.args[1]: expected a
 string``) before anything is created.
 """
 
-import json
-
+from hakobune import _fastjson
 from hakobune.errors import InvalidArgument
 from hakobune.oci.capabilities import NUMBERS as _CAPABILITIES
 
@@ -23,7 +22,7 @@ def load_config(path: str) -> dict:
     except FileNotFoundError:
         raise InvalidArgument(f"{path}: no such file: a bundle needs a config.json") from None
     try:
-        config = json.loads(raw)
+        config = _fastjson.loads(raw)
     except ValueError as e:
         raise InvalidArgument(f"{path}: malformed JSON: {e}") from None
     check_config(config)

@@ -1,6 +1,5 @@
 """What each `hakobune-runtime` verb does with its parsed arguments."""
 
-import json
 import os
 import sys
 
@@ -127,6 +126,8 @@ def _spec(root, args):
     path = os.path.join(args.get("bundle", "."), "config.json")
     if os.path.exists(path):
         raise AlreadyExists(f"File {path} exists. Remove it first")
+    import json
+
     with open(path, "w") as f:
         json.dump(default_spec(rootless=args.get("rootless", False)), f, indent=2)
         f.write("\n")
@@ -145,6 +146,8 @@ def _help(root, args):
 
 
 def _print_json(value) -> None:
+    import json
+
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
 
 

@@ -3,13 +3,11 @@ pause, resume, update, state.  This is the runtime's library API; `cli` only
 parses arguments and calls these functions.
 """
 
-import json
+import _signal  # not `signal`: that module imports enum, a cost on every start
 import os
-import shutil
-import signal
 import time
 
-from hakobune import _sys as S
+from hakobune import _fastjson, _sys as S
 from hakobune.errors import Conflict, InvalidArgument, NotFound, SystemFailure
 from hakobune.oci.runtime_config import load_config
 from hakobune.runtime import init as I, state as St
@@ -17,6 +15,10 @@ from hakobune.runtime.channel import Channel
 from hakobune.runtime.process import compile_seccomp
 
 DEFAULT_ROOT = "/run/hakobune-runtime"
+
+
+def seccomp_cache_dir(root: str) -> str:
+    return os.path.join(root, ".seccomp-cache")
 
 
 class CreateOptions:
@@ -45,11 +47,11 @@ def cgroup_of(state: St.ContainerState):
 def create(root: str, container_id: str, options: CreateOptions) -> St.ContainerState:
     config = load_config(os.path.join(options.bundle, "config.json"))
     rootfs_path = _check_bundle(config, options)
-    seccomp_filter = compile_seccomp(config.get("linux", {}))
+    seccomp_filter = compile_seccomp(config.get("linux", {}), seccomp_cache_dir(root))
     directory = St.make_directory(root, container_id)
     cgroup = init_pid = None
     try:
-        St.write_atomically(os.path.join(directory, "config.json"), json.dumps(config))
+        St.write_atomically(os.path.join(directory, "config.json"), _fastjson.dumps(config))
         fifo = os.path.join(directory, "exec.fifo")
         os.mkfifo(fifo, 0o622)
         os.chmod(fifo, 0o622)  # writable by the container's user, whatever the umask
@@ -111,9 +113,14 @@ def _check_bundle(config: dict, options: CreateOptions) -> str:
 
 
 def _spawn_init(state, config, options, rootfs_path, seccomp_filter, cgroup) -> int:
-    from hakobune.runtime import console
+    # Modules the init needs after pivot_root must be imported before the fork.
+    console_fd = -1
+    if config["process"].get("terminal"):
+        from hakobune.runtime import console
 
-    console_fd = console.connect(options.console_socket) if config["process"].get("terminal") else -1
+        console_fd = console.connect(options.console_socket)
+    if config.get("hooks"):
+        from hakobune.runtime import hooks  # noqa: F401
     parent, child = Channel.pair()
     plan = I.InitPlan(state.id, config, options.bundle, rootfs_path, state.fifo, child, console_fd,
                       seccomp_filter, _cgroup_mounts(cgroup), options.preserve_fds)
@@ -181,7 +188,7 @@ def _kill_and_reap(pid) -> None:
     if not pid:
         return
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, _signal.SIGKILL)
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
@@ -192,13 +199,23 @@ def _undo_create(directory: str, init_pid, cgroup) -> None:
         _kill_and_reap(init_pid)
     if cgroup is not None:
         _destroy_cgroup(cgroup)
-    shutil.rmtree(directory, ignore_errors=True)
+    _remove_directory(directory)
+
+
+def _remove_directory(directory: str) -> None:
+    """A state directory holds only flat files: no need for shutil."""
+    try:
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
 
 
 def _destroy_cgroup(cgroup) -> None:
     for pid in cgroup.pids():
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, _signal.SIGKILL)
         except ProcessLookupError:
             pass
     cgroup.destroy()
@@ -261,7 +278,7 @@ def parse_signal(name: str) -> int:
         return int(text)
     if not text.startswith("SIG"):
         text = "SIG" + text
-    number = getattr(signal, text, None)
+    number = getattr(_signal, text, None)
     if not isinstance(number, int) or text.startswith("SIG_"):
         raise InvalidArgument(f"unknown signal {name!r}")
     return int(number)
@@ -297,7 +314,7 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
     if status != "stopped":
         _stop_forcibly(state, cgroup, status)
     _destroy_cgroup(cgroup)
-    shutil.rmtree(state.directory, ignore_errors=True)
+    _remove_directory(state.directory)
     hooks = config.get("hooks", {}).get("poststop")
     if hooks:
         from hakobune.runtime.hooks import run_hooks
@@ -312,7 +329,7 @@ def _stop_forcibly(state: St.ContainerState, cgroup, status: str) -> None:
     if status == "paused":
         cgroup.thaw()
     try:
-        os.kill(state.pid, signal.SIGKILL)
+        os.kill(state.pid, _signal.SIGKILL)
     except ProcessLookupError:
         pass
     deadline = time.monotonic() + 10
@@ -357,7 +374,7 @@ def update(root: str, container_id: str, resources: dict) -> None:
             merged.setdefault(key, {}).update(value)
         else:
             merged[key] = value
-    St.write_atomically(os.path.join(state.directory, "config.json"), json.dumps(config))
+    St.write_atomically(os.path.join(state.directory, "config.json"), _fastjson.dumps(config))
 
 
 def processes(root: str, container_id: str) -> list[int]:
@@ -393,7 +410,7 @@ def _wait_forwarding_signals(pid: int) -> int:
             pass
 
     for name in _FORWARDED:
-        signal.signal(getattr(signal, name), forward)
+        _signal.signal(getattr(_signal, name), forward)
     while True:
         try:
             reaped, status = os.waitpid(-1, 0)

@@ -7,10 +7,9 @@ identity and restrictions of the process spec and execs.  The runtime waits
 for it (it is a child subreaper) unless detached.
 """
 
-import json
 import os
 
-from hakobune import _sys as S
+from hakobune import _fastjson, _sys as S
 from hakobune.errors import Conflict, InvalidArgument
 from hakobune.oci.runtime_config import check_process
 from hakobune.runtime import container as C, init as I, process as P, state as St
@@ -38,14 +37,14 @@ def _process_from_options(config: dict, args: list[str], options: dict) -> dict:
     if options.get("process"):
         with open(options["process"]) as f:
             try:
-                process = json.load(f)
+                process = _fastjson.loads(f.read())
             except ValueError as e:
                 raise InvalidArgument(f"--process {options['process']}: malformed JSON: {e}") from None
         check_process(process, "process")
         return process
     if not args:
         raise InvalidArgument("exec: a command or --process is required")
-    process = json.loads(json.dumps(config["process"]))
+    process = _fastjson.loads(_fastjson.dumps(config["process"]))
     process["args"] = args
     process["terminal"] = options.get("tty", False)
     if options.get("cwd"):
@@ -83,14 +82,17 @@ def exec_process(state: St.ContainerState, config: dict, process: dict, options:
 
 
 def _spawn(state, config, process, options) -> int:
-    from hakobune.runtime import console
+    console_fd = -1
+    if process.get("terminal"):
+        if not options.get("console_socket"):
+            raise InvalidArgument("exec: --tty needs --console-socket")
+        from hakobune.runtime import console  # before the fork: the child cannot import it
 
-    if process.get("terminal") and not options.get("console_socket"):
-        raise InvalidArgument("exec: --tty needs --console-socket")
-    console_fd = console.connect(options["console_socket"]) if process.get("terminal") else -1
+        console_fd = console.connect(options["console_socket"])
     parent, child = Channel.pair()
     plan = ExecPlan(process, _namespaces_of(state.pid, config), child, console_fd,
-                    P.compile_seccomp(config.get("linux", {})), int(options.get("preserve_fds", 0)))
+                    P.compile_seccomp(config.get("linux", {}), C.seccomp_cache_dir(state.directory.rsplit("/", 1)[0])),
+                    int(options.get("preserve_fds", 0)))
     stage_one = os.fork()
     if stage_one == 0:
         parent.close()

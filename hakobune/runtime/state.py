@@ -10,9 +10,9 @@ The status is derived, never stored: a live init with an exec fifo is
 "created", without one "running" (or "paused" when frozen), a dead one "stopped".
 """
 
-import json
 import os
 
+from hakobune import _fastjson
 from hakobune.errors import AlreadyExists, InvalidArgument, NotFound
 
 OCI_VERSION = "1.2.0"
@@ -40,7 +40,7 @@ class ContainerState:
 
     def config(self) -> dict:
         with open(os.path.join(self.directory, "config.json")) as f:
-            return json.load(f)
+            return _fastjson.loads(f.read())
 
     def init_alive(self) -> bool:
         return process_start_time(self.pid) == self.data.get("pidStartTime")
@@ -65,7 +65,7 @@ class ContainerState:
         return state
 
     def save(self) -> None:
-        write_atomically(os.path.join(self.directory, "state.json"), json.dumps(self.data))
+        write_atomically(os.path.join(self.directory, "state.json"), _fastjson.dumps(self.data))
 
 
 def check_id(container_id: str) -> None:
@@ -89,7 +89,7 @@ def load(root: str, container_id: str) -> ContainerState:
     directory = os.path.join(root, container_id)
     try:
         with open(os.path.join(directory, "state.json")) as f:
-            return ContainerState(directory, json.load(f))
+            return ContainerState(directory, _fastjson.loads(f.read()))
     except FileNotFoundError:
         raise NotFound(f"container {container_id} does not exist") from None
     except ValueError:
