@@ -35,7 +35,7 @@ def default_spec(rootless: bool = False, args: list[str] | None = None) -> dict:
     capabilities = list(DOCKER_DEFAULTS)
     namespaces = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")]
     spec = {
-        "ociVersion": "1.2.0",
+        "ociVersion": "1.0.2-dev",
         "process": {
             "terminal": False,
             "user": {"uid": 0, "gid": 0},
