@@ -49,6 +49,12 @@ def runtimes() -> list[tuple[str, str]]:
 
 def main() -> None:
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 50
+    # An installed package has its bytecode compiled; an editable checkout
+    # under PYTHONDONTWRITEBYTECODE would otherwise recompile on every run.
+    import compileall
+    import hakobune
+
+    compileall.compile_dir(os.path.dirname(hakobune.__file__), quiet=1)
     work = tempfile.mkdtemp(prefix="hakobune-bench-")
     try:
         bundle = os.path.join(work, "bundle")

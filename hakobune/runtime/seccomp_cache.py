@@ -41,7 +41,9 @@ def prepared_filter(spec: dict, cache_dir: str) -> KernelFilter:
         with open(path, "rb") as f:
             data = f.read()
         (flags,) = _HEADER.unpack_from(data)
-        return KernelFilter(data[_HEADER.size:], flags)
+        program = data[_HEADER.size:]
+        if program and len(program) % 8 == 0:
+            return KernelFilter(program, flags)
     except (FileNotFoundError, struct.error):
         pass
     from hakobune.runtime.seccomp import compile_filter, kernel_program
