@@ -188,3 +188,49 @@ def seccomp_set_mode_filter(flags: int, program: bytes) -> None:
     fprog = _SockFprog(len(program) // 8, ctypes.cast(instructions, ctypes.c_void_p))
     _check(_syscall(SYS_SECCOMP, ctypes.c_uint(SECCOMP_SET_MODE_FILTER), ctypes.c_uint(flags), ctypes.byref(fprog)),
            "seccomp")
+
+
+# --- posix_spawn with every signal reset ---------------------------------------
+# os.posix_spawn cannot name glibc's internal signals (32, 33), which glibc's
+# spawn then leaves ignored in the new program; libc's own API takes them.
+
+_POSIX_SPAWN_SETSIGDEF = 0x04
+_POSIX_SPAWN_SETSIGMASK = 0x08
+_POSIX_SPAWN_SETSID = 0x80
+_ALL_SIGNALS_BUT_KILL_AND_STOP = ((1 << 64) - 1) & ~((1 << 8) | (1 << 18))
+
+
+def _strings(values) -> ctypes.Array:
+    array = (ctypes.c_char_p * (len(values) + 1))()
+    array[:-1] = [os.fsencode(v) for v in values]
+    return array
+
+
+def spawn(path: str, args: list[str], env: dict, terminal: str | None = None) -> int:
+    """posix_spawn `path` in a new session with default signal dispositions
+    and an empty mask; with `terminal`, that pty becomes its stdio and its
+    controlling terminal.  Returns the pid."""
+    attr = ctypes.create_string_buffer(512)
+    actions = ctypes.create_string_buffer(512)
+    defaults = (ctypes.c_uint64 * 16)(_ALL_SIGNALS_BUT_KILL_AND_STOP)
+    empty = (ctypes.c_uint64 * 16)()
+    _libc.posix_spawnattr_init(attr)
+    _libc.posix_spawn_file_actions_init(actions)
+    try:
+        _libc.posix_spawnattr_setsigdefault(attr, defaults)
+        _libc.posix_spawnattr_setsigmask(attr, empty)
+        _libc.posix_spawnattr_setflags(attr, ctypes.c_short(_POSIX_SPAWN_SETSIGDEF | _POSIX_SPAWN_SETSIGMASK
+                                                            | _POSIX_SPAWN_SETSID))
+        if terminal:
+            _libc.posix_spawn_file_actions_addopen(actions, 0, os.fsencode(terminal), os.O_RDWR, 0)
+            _libc.posix_spawn_file_actions_adddup2(actions, 0, 1)
+            _libc.posix_spawn_file_actions_adddup2(actions, 0, 2)
+        pid = ctypes.c_int()
+        environment = _strings([f"{k}={v}" for k, v in env.items()])
+        error = _libc.posix_spawn(ctypes.byref(pid), os.fsencode(path), actions, attr, _strings(args), environment)
+        if error:
+            raise OSError(error, f"exec {path}: {os.strerror(error)}", path)
+        return pid.value
+    finally:
+        _libc.posix_spawn_file_actions_destroy(actions)
+        _libc.posix_spawnattr_destroy(attr)

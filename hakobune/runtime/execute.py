@@ -1,10 +1,12 @@
-"""`exec`: run another process inside a running container.
+"""`exec`: run another process inside a container.
 
 Stage one joins the container's cgroup and namespaces (made non-dumpable
-first, so nothing in the container can open its /proc entries), then forks the
-process into the container's PID namespace; that process takes on the
-identity and restrictions of the process spec and execs.  The runtime waits
-for it (it is a child subreaper) unless detached.
+first), takes on the identity and restrictions of the process spec, and
+posix_spawn()s the program: the only process that appears in the container's
+PID namespace is the program itself, so no Python code of the runtime ever
+runs where the container's processes could reach it through /proc (the class
+of CVE-2019-5736).  The runtime waits for it (it is a child subreaper)
+unless detached.
 """
 
 import os
@@ -70,6 +72,9 @@ def exec_process(state: St.ContainerState, config: dict, process: dict, options:
     status = C.container_status(state)
     if status not in ("running", "created"):
         raise Conflict(f"cannot exec in container {state.id}: it is {status}")
+    if status == "created" and _may_trace(process):
+        raise Conflict(f"cannot exec with CAP_SYS_PTRACE in container {state.id} before it is started: "
+                       "its PID 1 is still the runtime")
     detach = options.get("detach", False)
     if not detach:
         S.prctl(S.PR_SET_CHILD_SUBREAPER, 1)
@@ -103,12 +108,18 @@ def _spawn(state, config, process, options) -> int:
     try:
         C.cgroup_of(state).add(stage_one)
         parent.send("go")
-        pid = int(parent.expect("pid"))
-        os.waitpid(stage_one, 0)
-        parent.expect("exec")
-        return pid
+        return int(parent.expect("pid"))
     finally:
+        try:
+            os.waitpid(stage_one, 0)
+        except ChildProcessError:
+            pass
         parent.close()
+
+
+def _may_trace(process: dict) -> bool:
+    """Could the process open the runtime's /proc/PID/exe (a non-dumpable one)?"""
+    return any("CAP_SYS_PTRACE" in names for names in process.get("capabilities", {}).values())
 
 
 def _namespaces_of(pid: int, config: dict) -> dict:
@@ -125,32 +136,29 @@ def _namespaces_of(pid: int, config: dict) -> dict:
 
 
 def _stage_one(plan: ExecPlan) -> None:
+    process = plan.process
+    uid = process.get("user", {}).get("uid", 0)
     plan.channel.expect("go")
     S.prctl(S.PR_SET_DUMPABLE, 0)
     I.join_namespaces(plan.namespaces)
-    pid = os.fork()
-    if pid == 0:
-        I.child_main(_exec_main, plan)
-    plan.channel.send(f"pid {pid}")
-
-
-def _exec_main(plan: ExecPlan) -> None:
-    process = plan.process
-    os.setsid()
-    if process.get("terminal"):
-        from hakobune.runtime import console
-
-        master, slave, _ = console.make_pty(process.get("user", {}).get("uid", 0))
-        console.send_master(plan.console_fd, master)
-        os.close(master)
-        console.become_controlling_terminal(slave)
-        os.close(slave)
+    tty = _terminal(plan, uid) if process.get("terminal") else None
     env = P.environment(process)
-    env.setdefault("HOME", P.home_for(process.get("user", {}).get("uid", 0)))
+    env.setdefault("HOME", P.home_for(uid))
     program = P.find_program(process["args"][0], env)
+    P.set_oom_score_adj(process)
     P.become(process, plan.seccomp_filter)
     P.close_fds_except(plan.preserve_fds, (plan.channel.read_fd, plan.channel.write_fd))
     P.enter_cwd(process.get("cwd", "/"))
-    plan.channel.send("exec")
-    plan.channel.close()
-    I.exec_program(program, process, env)
+    pid = S.spawn(program, process["args"], env, terminal=tty)
+    plan.channel.send(f"pid {pid}")
+
+
+def _terminal(plan: ExecPlan, uid: int) -> str:
+    """A pty in the container's devpts; the master goes to the console socket."""
+    from hakobune.runtime import console
+
+    master, slave, name = console.make_pty(uid)
+    console.send_master(plan.console_fd, master)
+    os.close(master)
+    os.close(slave)
+    return name

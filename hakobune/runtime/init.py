@@ -128,22 +128,22 @@ def init_main(plan: InitPlan) -> None:
     env.setdefault("HOME", P.home_for(process.get("user", {}).get("uid", 0)))
     program = P.find_program(process["args"][0], env)
     late = bool(hooks.get("startContainer"))
+    P.close_fds_except(plan.preserve_fds, (channel.read_fd, channel.write_fd, fifo))
+    P.enter_cwd(process.get("cwd", "/"))  # before seccomp, which may deny the getcwd(2) of the check
     if not late:
         P.become(process, plan.seccomp_filter)
-    P.close_fds_except(plan.preserve_fds, (channel.read_fd, channel.write_fd, fifo))
-    P.enter_cwd(process.get("cwd", "/"))
     channel.send("ready")
     channel.close()
     _wait_for_start(fifo)
     if late:
         _run_container_hooks(hooks["startContainer"], plan, "startContainer")
         P.become(process, plan.seccomp_filter)
-        P.enter_cwd(process.get("cwd", "/"))
     exec_program(program, process, env)
 
 
 def exec_program(program: str, process: dict, env: dict) -> None:
     """Replace this process; by now only 0-2 and preserved fds are open."""
+    P.reset_signal_dispositions()
     try:
         os.execve(program, process["args"], env)
     except OSError as e:

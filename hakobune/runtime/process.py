@@ -5,6 +5,7 @@ the working directory, closing every inherited descriptor, and execve.
 Used both by a container's init and by `exec`.
 """
 
+import _signal
 import os
 import resource
 
@@ -141,6 +142,18 @@ def close_fds_except(preserve_fds: int, keep: tuple[int, ...] = ()) -> None:
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 1 << 20)
+
+
+def signals_to_reset() -> list[int]:
+    """Signals whose disposition Python changed (it ignores SIGPIPE and
+    SIGXFSZ): a container's program must start with the defaults."""
+    return [s for s in _signal.valid_signals()
+            if s not in (_signal.SIGKILL, _signal.SIGSTOP) and _signal.getsignal(s) not in (_signal.SIG_DFL, None)]
+
+
+def reset_signal_dispositions() -> None:
+    for number in signals_to_reset():
+        _signal.signal(number, _signal.SIG_DFL)
 
 
 def home_for(uid: int) -> str:

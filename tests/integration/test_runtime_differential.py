@@ -7,7 +7,7 @@ pytestmark = pytest.mark.root
 
 SCRIPT = """
 id; hostname; ulimit -n; ulimit -Hn; umask; pwd
-grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status
+grep -E '^(Cap|NoNewPrivs|Seccomp:|Sig(Ign|Blk|Cgt))' /proc/self/status
 cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares
 echo ---mounts
 awk '{split($4, o, ","); print $2, $3, o[1]}' /proc/self/mounts | sort

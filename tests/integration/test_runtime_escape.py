@@ -63,3 +63,25 @@ def test_init_and_exec_hold_only_stdio(runtime, make_bundle, tmp_path):
     assert set(held) - {"0", "1", "2"} == {fd for fd, target in held.items() if target.endswith("exec.fifo")}
     runtime("start", "fds")
     assert sorted(os.listdir(f"/proc/{init}/fd")) == ["0", "1", "2"]
+
+
+def test_a_tracing_exec_is_refused_until_the_program_runs(runtime, make_bundle):
+    # With CAP_SYS_PTRACE a process may open even a non-dumpable process's
+    # /proc/PID/exe, so it may not meet the runtime's PID 1 at all.
+    bundle = make_bundle(["sleep", "100"]).save()
+    runtime("create", "--bundle", bundle.path, "traced")
+    refused = runtime("exec", "--cap", "CAP_SYS_PTRACE", "traced", "true", check=False)
+    assert refused.returncode != 0 and "CAP_SYS_PTRACE" in refused.stderr
+    runtime("start", "traced")
+    assert runtime("exec", "--cap", "CAP_SYS_PTRACE", "traced", "readlink", "/proc/1/exe").stdout.strip() == "/bin/busybox"
+
+
+def test_exec_shows_only_the_program_in_the_containers_pid_namespace(runtime, make_bundle):
+    # the exec'd program is spawned directly: its parent is outside the
+    # namespace (ppid 0) and no runtime process ever shows up in /proc
+    bundle = make_bundle(["sleep", "100"]).save()
+    runtime("run", "-d", "--bundle", bundle.path, "spawned")
+    out = runtime("exec", "spawned", "sh", "-c", "cut -d' ' -f4 /proc/$$/stat; echo $$; echo /proc/[0-9]*").stdout
+    parent, me, visible = out.splitlines()
+    assert parent == "0"
+    assert visible.split() == ["/proc/1", f"/proc/{me}"]

@@ -171,3 +171,34 @@ def test_default_capabilities_without_the_profile_are_still_dockers(runtime, mak
     from hakobune.oci.capabilities import mask_of
 
     assert output_of(runtime, bundle)[1].split()[1] == f"{mask_of(DOCKER_DEFAULTS):016x}"
+
+
+def test_exec_with_a_terminal(runtime, make_bundle, tmp_path):
+    bundle = make_bundle(["sleep", "100"]).save()
+    runtime("run", "-d", "--bundle", bundle.path, "ttyexec")
+    path = str(tmp_path / "exec-console.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    try:
+        command = runtime.command("exec", "-t", "-d", "--console-socket", path, "ttyexec",
+                                  "ls", "-l", "/proc/self/fd/0")
+        spawner = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        connection, _ = server.accept()
+        _, fds, _, _ = socket.recv_fds(connection, 1024, 1)
+        connection.close()
+        assert spawner.wait(timeout=30) == 0, spawner.stderr.read()
+        output = _read_until_closed(fds[0])
+        os.close(fds[0])
+    finally:
+        server.close()
+    assert "-> /dev/pts/" in output
+
+
+def test_signals_start_with_their_default_dispositions(runtime, make_bundle):
+    bundle = make_bundle(["grep", "SigIgn", "/proc/self/status"])
+    assert output_of(runtime, bundle)[1].split() == ["SigIgn:", "0000000000000000"]
+    running = make_bundle(["sleep", "100"]).save()
+    runtime("run", "-d", "--bundle", running.path, "sig2")
+    assert runtime("exec", "sig2", "grep", "SigIgn", "/proc/self/status").stdout.split() == [
+        "SigIgn:", "0000000000000000"]
