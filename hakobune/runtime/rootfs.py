@@ -90,6 +90,8 @@ def _mount_one(mount: dict, rootfs: str, bundle: str, cgroup_dirs) -> None:
             _mount_cgroups(target, options, cgroup_dirs)
         elif options.is_bind or kind == "bind":
             _bind(_bind_source(source, bundle), target, options.flags | S.MS_BIND, options.data)
+        elif kind == "tmpfs":
+            _mount_tmpfs(source, target, options, "tmpcopyup" in mount.get("options", []))
         else:
             make_target(target, as_file=False)
             _mount_filesystem(source, target, kind, options)
@@ -120,6 +122,73 @@ def _mount_filesystem(source: str, target: str, kind: str, options) -> None:
         if kind != "sysfs" or e.errno != 1:
             raise
         _bind("/sys", target, S.MS_BIND | S.MS_REC | S.MS_RDONLY | flags, None)
+
+
+def _mount_tmpfs(source: str, target: str, options, copy_up: bool) -> None:
+    """A tmpfs over a directory of the image keeps that directory's mode unless
+    mode= says otherwise (as runc does), and with "tmpcopyup" starts with a
+    copy of its content.  It is filled writable, then made read-only if asked."""
+    existed = os.path.isdir(target)
+    make_target(target, as_file=False)
+    under = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(under).st_mode & 0o7777
+        flags = options.flags & ~(S.MS_BIND | S.MS_RDONLY | S.MS_REMOUNT)
+        S.mount(source or "tmpfs", target, "tmpfs", flags, options.data or None)
+        if copy_up:
+            top = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                _copy_tree(under, top)
+            finally:
+                os.close(top)
+        if existed and not any(o.startswith("mode=") for o in options.data.split(",")):
+            os.chmod(target, mode)
+    finally:
+        os.close(under)
+    if options.flags & S.MS_RDONLY:
+        S.mount(None, target, None, S.MS_REMOUNT | S.MS_RDONLY | flags, None)
+
+
+def _copy_tree(source: int, destination: int) -> None:
+    """Copy a directory's entries between two directory fds, symlinks as links."""
+    with os.scandir(source) as entries:
+        listing = [(entry.name, entry.stat(follow_symlinks=False)) for entry in entries]
+    for name, info in listing:
+        if stat.S_ISDIR(info.st_mode):
+            os.mkdir(name, 0o700, dir_fd=destination)
+            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            inner_source = os.open(name, flags, dir_fd=source)
+            inner = os.open(name, flags, dir_fd=destination)
+            try:
+                _copy_tree(inner_source, inner)
+            finally:
+                os.close(inner_source)
+                os.close(inner)
+        elif stat.S_ISLNK(info.st_mode):
+            os.symlink(os.readlink(name, dir_fd=source), name, dir_fd=destination)
+        elif stat.S_ISREG(info.st_mode):
+            _copy_file(source, destination, name)
+        elif stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) or stat.S_ISFIFO(info.st_mode):
+            os.mknod(name, info.st_mode, info.st_rdev, dir_fd=destination)
+        else:
+            continue  # sockets are not copied
+        os.chown(name, info.st_uid, info.st_gid, dir_fd=destination, follow_symlinks=False)
+        if not stat.S_ISLNK(info.st_mode):
+            os.chmod(name, stat.S_IMODE(info.st_mode), dir_fd=destination)
+        os.utime(name, ns=(info.st_atime_ns, info.st_mtime_ns), dir_fd=destination, follow_symlinks=False)
+
+
+def _copy_file(source: int, destination: int, name: str) -> None:
+    src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=source)
+    try:
+        dst = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600, dir_fd=destination)
+        try:
+            while os.sendfile(dst, src, None, 1 << 20):
+                pass
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
 
 
 def _bind(source: str, target: str, flags: int, data) -> None:

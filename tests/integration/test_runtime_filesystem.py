@@ -110,3 +110,18 @@ def test_cwd_through_a_proc_fd_link_is_refused(runtime, make_bundle):
         assert result.returncode != 0
         assert "process.cwd" in result.stderr
     assert runtime("list", "-q").stdout.strip() == ""
+
+
+def test_tmpfs_with_tmpcopyup_starts_with_the_image_directory(runtime, make_bundle):
+    """podman's tmpfs mounts carry "tmpcopyup": files, symlinks and the directory's
+    mode come from the image, read-only if asked; the image is never written."""
+    script = ("head -1 /etc/passwd; readlink /usr/bin/env; stat -c %a /etc; touch /etc/new && echo writable; "
+              "touch /usr/bin/new 2>/dev/null || echo ro; grep -c ' /etc ' /proc/mounts")
+    bundle = make_bundle(["sh", "-c", script])
+    bundle.config["mounts"] += [
+        {"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "tmpcopyup"]},
+        {"destination": "/usr/bin", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "tmpcopyup"]},
+    ]
+    assert output_of(runtime, bundle).splitlines() == [
+        "root:x:0:0:root:/root:/bin/sh", "/bin/busybox", "755", "writable", "ro", "1"]
+    assert not os.path.exists(os.path.join(bundle.rootfs, "etc", "new"))
