@@ -103,3 +103,7 @@ def test_program_not_found_fails_create_with_a_clear_error(runtime, make_bundle)
     assert result.returncode != 0
     assert 'exec: "no-such-program": executable file not found in $PATH' in result.stderr
     assert runtime("list", "-q").stdout.strip() == ""
+    # the failure came from the container's init, after its cgroup was made
+    import glob
+
+    assert glob.glob("/sys/fs/cgroup/*/hakobune/c1") == []
