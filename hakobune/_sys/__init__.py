@@ -234,3 +234,9 @@ def spawn(path: str, args: list[str], env: dict, terminal: str | None = None) ->
     finally:
         _libc.posix_spawn_file_actions_destroy(actions)
         _libc.posix_spawnattr_destroy(attr)
+
+
+def syncfs(fd: int) -> None:
+    """Flush every dirty page and inode of the file system holding `fd`: one
+    call instead of an fsync per file of an unpacked layer."""
+    _check(_libc.syncfs(fd), "syncfs")
