@@ -90,7 +90,9 @@ def _with_default_devices(linux: dict) -> dict:
     resources = dict(linux.get("resources", {}))
     rules = list(resources.get("devices", []))
     for device in linux.get("devices", []):
-        rules.append({"allow": True, "type": device["type"], "major": device.get("major"),
+        if device["type"] not in ("c", "u", "b"):
+            continue  # a fifo ("p") is no device: the devices cgroup has no rule for it
+        rules.append({"allow": True, "type": "b" if device["type"] == "b" else "c", "major": device.get("major"),
                       "minor": device.get("minor"), "access": "rwm"})
     resources["devices"] = rules + _ALWAYS_ALLOWED_DEVICES
     return resources
@@ -134,12 +136,12 @@ def _spawn_init(state, config, options, rootfs_path, seccomp_filter, cgroup) -> 
         os.close(console_fd)
     init_pid = 0
     try:
-        cgroup.add(stage_one)
-        parent.send("go")
         if plan.new_userns:
             parent.expect("userns")
             _write_id_maps(stage_one, config["linux"])
             parent.send("mapped")
+        cgroup.add(stage_one)
+        parent.send("go")
         init_pid = int(parent.expect("init"))
         os.waitpid(stage_one, 0)
         stage_one = 0
@@ -178,7 +180,7 @@ def _run_runtime_hooks(config: dict, state: St.ContainerState, init_pid: int) ->
 
     hooks = config.get("hooks", {})
     state.data["pid"] = init_pid
-    oci = state.oci_state("creating")
+    oci = state.oci_state("created")  # these hooks run after step 2 of the lifecycle
     oci["pid"] = init_pid
     run_hooks(hooks.get("prestart", []), oci, "prestart")
     run_hooks(hooks.get("createRuntime", []), oci, "createRuntime")
@@ -232,19 +234,26 @@ def start(root: str, container_id: str) -> St.ContainerState:
     if hooks:
         from hakobune.runtime.hooks import run_hooks
 
-        run_hooks(hooks, state.oci_state("running"), "poststart")
+        run_hooks(hooks, state.oci_state("running"), "poststart", warn_only=True)
     return state
 
 
 def _release_init(state: St.ContainerState) -> None:
+    """Open the exec fifo: the init, blocked opening its other end, writes a
+    byte and goes on to exec.  poll() wakes on that byte; its timeout only
+    serves to notice an init that died before it opened the fifo."""
+    import select
+
     fd = os.open(state.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        os.set_blocking(fd, True)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
         deadline = time.monotonic() + 10
-        while not os.read(fd, 1):
+        while True:
+            if poller.poll(100) and os.read(fd, 1):
+                return
             if not state.init_alive() or time.monotonic() > deadline:
                 raise SystemFailure(f"container {state.id}: init exited before start")
-            time.sleep(0.001)
     finally:
         os.close(fd)
 
@@ -319,10 +328,7 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
     if hooks:
         from hakobune.runtime.hooks import run_hooks
 
-        try:
-            run_hooks(hooks, state.oci_state("stopped"), "poststop")
-        except SystemFailure as e:
-            os.write(2, f"hakobune-runtime: warning: {e}\n".encode())
+        run_hooks(hooks, state.oci_state("stopped"), "poststop", warn_only=True)
 
 
 def _stop_forcibly(state: St.ContainerState, cgroup, status: str) -> None:

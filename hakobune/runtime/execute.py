@@ -146,9 +146,9 @@ def _stage_one(plan: ExecPlan) -> None:
     env.setdefault("HOME", P.home_for(uid))
     program = P.find_program(process["args"][0], env)
     P.set_oom_score_adj(process)
-    P.become(process, plan.seccomp_filter)
     P.close_fds_except(plan.preserve_fds, (plan.channel.read_fd, plan.channel.write_fd))
-    P.enter_cwd(process.get("cwd", "/"))
+    P.enter_cwd(process.get("cwd", "/"))  # before seccomp, which may deny the getcwd(2) of the check
+    P.become(process, plan.seccomp_filter)
     pid = S.spawn(program, process["args"], env, terminal=tty)
     plan.channel.send(f"pid {pid}")
 

@@ -8,10 +8,17 @@ import subprocess
 from hakobune.errors import SystemFailure
 
 
-def run_hooks(hooks: list[dict], state: dict, kind: str) -> None:
+def run_hooks(hooks: list[dict], state: dict, kind: str, warn_only: bool = False) -> None:
+    """Run the hooks in order.  A failing one raises SystemFailure; with
+    `warn_only` (poststart, poststop) it is a warning and the next one runs."""
     payload = json.dumps(state).encode()
     for hook in hooks:
-        _run_one(hook, payload, kind)
+        try:
+            _run_one(hook, payload, kind)
+        except SystemFailure as e:
+            if not warn_only:
+                raise
+            os.write(2, f"hakobune-runtime: warning: {e}\n".encode())
 
 
 def _run_one(hook: dict, payload: bytes, kind: str) -> None:

@@ -63,8 +63,14 @@ def child_main(body, *args) -> None:
 
 
 def stage_one(plan: InitPlan) -> None:
+    """Enter and create the namespaces, then fork the init.
+
+    The parent moves this process into the container's cgroup meanwhile (the
+    first move into a v1 cgroup waits for an RCU grace period, some 10 ms):
+    every namespace but the cgroup one is made while it waits, and the cgroup
+    namespace once "go" says the move is done, so that its root is the
+    container's cgroup."""
     channel = plan.channel
-    channel.expect("go")
     if plan.new_userns:
         S.unshare(S.CLONE_NEWUSER)
         channel.send("userns")
@@ -73,7 +79,11 @@ def stage_one(plan: InitPlan) -> None:
         os.setresuid(0, 0, 0)
     S.prctl(S.PR_SET_DUMPABLE, 0)
     join_namespaces(plan.namespaces)
-    S.unshare(_flags_to_create(plan.namespaces))
+    flags = _flags_to_create(plan.namespaces)
+    S.unshare(flags & ~S.CLONE_NEWCGROUP)
+    channel.expect("go")
+    if flags & S.CLONE_NEWCGROUP:
+        S.unshare(S.CLONE_NEWCGROUP)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
