@@ -11,6 +11,12 @@ import os
 from hakobune import _sys as S
 from hakobune.runtime import process as P, rootfs
 
+# HAKOBUNE_RUNTIME_DEBUG=1: a child prints its traceback (the module is
+# imported here: a child cannot import once its root has moved).
+_DEBUG = bool(os.environ.get("HAKOBUNE_RUNTIME_DEBUG"))
+if _DEBUG:
+    import traceback
+
 NAMESPACE_FLAGS = {
     "user": S.CLONE_NEWUSER, "pid": S.CLONE_NEWPID, "network": S.CLONE_NEWNET,
     "mount": S.CLONE_NEWNS, "ipc": S.CLONE_NEWIPC, "uts": S.CLONE_NEWUTS,
@@ -49,9 +55,7 @@ def child_main(body, *args) -> None:
         body(*args)
     except BaseException as e:  # noqa: BLE001 - everything must reach the parent
         try:
-            if os.environ.get("HAKOBUNE_RUNTIME_DEBUG"):
-                import traceback
-
+            if _DEBUG:
                 traceback.print_exc()
             channel.send_error(e)
         except OSError:
