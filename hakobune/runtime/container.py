@@ -72,6 +72,7 @@ def create(root: str, container_id: str, options: CreateOptions) -> St.Container
         return state
     except BaseException:
         _undo_create(directory, init_pid, cgroup)
+        I.rootfs.detach_host_mounts(config, rootfs_path)
         raise
 
 
@@ -105,8 +106,6 @@ def _check_bundle(config: dict, options: CreateOptions) -> str:
     if not os.path.isdir(rootfs_path):
         raise NotFound(f"root.path: rootfs {rootfs_path} does not exist or is not a directory")
     kinds = {ns["type"] for ns in config.get("linux", {}).get("namespaces", [])}
-    if "mount" not in kinds:
-        raise InvalidArgument("linux.namespaces: a mount namespace is required")
     if config.get("hostname") and "uts" not in kinds:
         raise InvalidArgument("hostname: setting a hostname needs a uts namespace")
     if config["process"].get("terminal") and not options.console_socket:
@@ -323,6 +322,7 @@ def delete(root: str, container_id: str, force: bool = False) -> None:
     if status != "stopped":
         _stop_forcibly(state, cgroup, status)
     _destroy_cgroup(cgroup)
+    I.rootfs.detach_host_mounts(config, state.data["rootfs"])
     _remove_directory(state.directory)
     hooks = config.get("hooks", {}).get("poststop")
     if hooks:

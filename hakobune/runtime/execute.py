@@ -19,9 +19,10 @@ from hakobune.runtime.channel import Channel
 
 
 class ExecPlan:
-    def __init__(self, process, namespaces, channel, console_fd, seccomp_filter, preserve_fds):
+    def __init__(self, process, namespaces, channel, console_fd, seccomp_filter, preserve_fds, chroot=None):
         self.process = process
         self.namespaces = namespaces
+        self.chroot = chroot  # a container without a mount namespace is chrooted, not pivoted
         self.channel = channel
         self.console_fd = console_fd
         self.seccomp_filter = seccomp_filter
@@ -97,7 +98,7 @@ def _spawn(state, config, process, options) -> int:
     parent, child = Channel.pair()
     plan = ExecPlan(process, _namespaces_of(state.pid, config), child, console_fd,
                     P.compile_seccomp(config.get("linux", {}), C.seccomp_cache_dir(state.directory.rsplit("/", 1)[0])),
-                    int(options.get("preserve_fds", 0)))
+                    int(options.get("preserve_fds", 0)), _chroot_of(state.pid, config))
     stage_one = os.fork()
     if stage_one == 0:
         parent.close()
@@ -122,6 +123,11 @@ def _may_trace(process: dict) -> bool:
     return any("CAP_SYS_PTRACE" in names for names in process.get("capabilities", {}).values())
 
 
+def _chroot_of(pid: int, config: dict) -> str | None:
+    namespaces = config.get("linux", {}).get("namespaces", [])
+    return None if any(ns["type"] == "mount" for ns in namespaces) else f"/proc/{pid}/root"
+
+
 def _namespaces_of(pid: int, config: dict) -> dict:
     """The init's namespaces that this process is not already in."""
     kinds = {ns["type"] for ns in config.get("linux", {}).get("namespaces", [])}
@@ -141,6 +147,9 @@ def _stage_one(plan: ExecPlan) -> None:
     plan.channel.expect("go")
     S.prctl(S.PR_SET_DUMPABLE, 0)
     I.join_namespaces(plan.namespaces)
+    if plan.chroot:
+        os.chroot(plan.chroot)
+        os.chdir("/")
     tty = _terminal(plan, uid) if process.get("terminal") else None
     env = P.environment(process)
     env.setdefault("HOME", P.home_for(uid))

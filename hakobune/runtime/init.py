@@ -127,13 +127,14 @@ def init_main(plan: InitPlan) -> None:
     hooks = config.get("hooks", {})
     os.setsid()
     _set_names(config, plan.namespaces)
-    rootfs.prepare(config, plan.rootfs, plan.bundle, plan.cgroup_dirs, "user" in plan.namespaces)
+    host_mounts = "mount" not in plan.namespaces
+    rootfs.prepare(config, plan.rootfs, plan.bundle, plan.cgroup_dirs, "user" in plan.namespaces, host_mounts)
     if hooks.get("prestart") or hooks.get("createRuntime") or hooks.get("createContainer"):
         channel.send("hooks")
         channel.expect("go")
         _run_container_hooks(hooks.get("createContainer"), plan, "createContainer")
     fifo = plan.fifo_fd
-    rootfs.pivot(plan.rootfs)
+    rootfs.pivot(plan.rootfs, host_mounts)
     rootfs.finish(config)
     if process.get("terminal"):
         _setup_terminal(plan, process)

@@ -29,11 +29,20 @@ _DEV_LINKS = (
 )
 
 
-def prepare(config: dict, rootfs: str, bundle: str, cgroup_dirs: list[tuple[str, str]], in_userns: bool) -> None:
-    """Everything done before pivot_root, in the container's mount namespace."""
+def prepare(config: dict, rootfs: str, bundle: str, cgroup_dirs: list[tuple[str, str]], in_userns: bool,
+            host_mounts: bool = False) -> None:
+    """Everything done before pivot_root, in the container's mount namespace.
+
+    With `host_mounts` (no mount namespace in the config: the container
+    inherits the runtime's) every mount lands under a private bind mount of
+    the rootfs on itself, which `delete` detaches.
+    """
     linux = config.get("linux", {})
-    S.mount(None, "/", None, S.MS_REC | S.MS_SLAVE)
+    if not host_mounts:
+        S.mount(None, "/", None, S.MS_REC | S.MS_SLAVE)
     S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
+    if host_mounts:
+        S.mount(None, rootfs, None, S.MS_REC | S.MS_PRIVATE)
     for mount in config.get("mounts", []):
         _mount_one(mount, rootfs, bundle, cgroup_dirs)
     _create_devices(rootfs, linux.get("devices", []), in_userns)
@@ -48,8 +57,12 @@ def _create_cwd(rootfs: str, cwd: str) -> None:
     os.makedirs(resolve_in_root(rootfs, cwd), 0o755, exist_ok=True)
 
 
-def pivot(rootfs: str) -> None:
+def pivot(rootfs: str, host_mounts: bool = False) -> None:
     """Make rootfs the root with pivot_root(2) and detach the old root."""
+    if host_mounts:  # pivot_root in the runtime's mount namespace would move the host's root
+        os.chroot(rootfs)
+        os.chdir("/")
+        return
     old_root = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
     new_root = os.open(rootfs, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -62,6 +75,16 @@ def pivot(rootfs: str) -> None:
     finally:
         os.close(old_root)
         os.close(new_root)
+
+
+def detach_host_mounts(config: dict, rootfs: str) -> None:
+    """Undo prepare(host_mounts=True): detach the rootfs bind mount and all under it."""
+    if any(ns["type"] == "mount" for ns in config.get("linux", {}).get("namespaces", [])):
+        return
+    try:
+        S.umount(rootfs, S.MNT_DETACH)
+    except OSError:
+        pass  # never mounted: the init failed before prepare()
 
 
 def finish(config: dict) -> None:

@@ -125,3 +125,19 @@ def test_tmpfs_with_tmpcopyup_starts_with_the_image_directory(runtime, make_bund
     assert output_of(runtime, bundle).splitlines() == [
         "root:x:0:0:root:/root:/bin/sh", "/bin/busybox", "755", "writable", "ro", "1"]
     assert not os.path.exists(os.path.join(bundle.rootfs, "etc", "new"))
+
+
+def test_without_a_mount_namespace_mounts_stay_under_the_rootfs_and_go_with_delete(runtime, make_bundle):
+    # The spec: no mount namespace means the runtime's own; the container is
+    # chrooted, its mounts live under a private bind of its rootfs.
+    bundle = make_bundle(["sleep", "100"])
+    namespaces = bundle.config["linux"]["namespaces"]
+    namespaces[:] = [ns for ns in namespaces if ns["type"] != "mount"]
+    bundle.save()
+    runtime("run", "-d", "--bundle", bundle.path, "nomnt")
+    with open("/proc/self/mountinfo") as f:
+        assert bundle.rootfs in f.read()
+    assert runtime("exec", "nomnt", "cat", "/etc/group").stdout.startswith("root:x:0:")
+    runtime("delete", "--force", "nomnt")
+    with open("/proc/self/mountinfo") as f:
+        assert bundle.rootfs not in f.read()
