@@ -93,9 +93,16 @@ def set_capabilities(capabilities: dict) -> None:
 
     S.capset(mask("effective"), mask("permitted"), mask("inheritable"))
     S.prctl(S.PR_CAP_AMBIENT, S.PR_CAP_AMBIENT_CLEAR_ALL)
+    raisable = set(capabilities.get("permitted", [])) & set(capabilities.get("inheritable", []))
     for name in capabilities.get("ambient", []):
-        if name in known:
-            S.prctl(S.PR_CAP_AMBIENT, S.PR_CAP_AMBIENT_RAISE, CAP_NAMES.index(name))
+        if name not in known:
+            continue
+        if name not in raisable:
+            # the kernel only raises what is permitted and inheritable; the
+            # spec says to warn, not fail (runc's own `spec` asks for this)
+            os.write(2, f"hakobune-runtime: warning: ambient {name} is not both permitted and inheritable\n".encode())
+            continue
+        S.prctl(S.PR_CAP_AMBIENT, S.PR_CAP_AMBIENT_RAISE, CAP_NAMES.index(name))
     S.prctl(S.PR_SET_KEEPCAPS, 0)
 
 

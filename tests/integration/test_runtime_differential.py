@@ -47,3 +47,23 @@ def test_same_bundle_same_container(runtime, runc, make_bundle, variant):
     ours, theirs = outputs
     assert ours[0] == theirs[0] == 3
     assert ours[1] == theirs[1]
+
+
+def test_runcs_own_default_spec(runtime, runc, make_bundle, tmp_path):
+    # `runc spec` asks for ambient capabilities that are not inheritable:
+    # both runtimes warn and run it the same way.
+    import json
+    import subprocess
+
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    subprocess.run([runc.binary, "spec"], cwd=spec_dir, check=True)
+    outputs = []
+    for driver in (runtime, runc):
+        bundle = make_bundle()
+        bundle.config = json.loads((spec_dir / "config.json").read_text())
+        bundle.config["process"].update(terminal=False, args=["sh", "-c", SCRIPT])
+        result = driver.run_bundle(bundle, "runc-spec", check=False)
+        outputs.append((result.returncode, result.stdout))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 3
