@@ -1,0 +1,29 @@
+"""Registries: pull and push images over the OCI distribution API, with
+Docker's credentials and token auth (`client`, `auth`, `pulling`, `pushing`).
+
+Everything here imports http.client, ssl and threads, so nothing is imported
+until a function is called: `hakobune run` of a local image pays nothing.
+"""
+
+
+def pull(store, reference, platform=None, progress=None, insecure_registries=()):
+    """Pull `reference` into `store`; returns the image id (see `pulling.pull`)."""
+    from hakobune.image.registry.pulling import pull as _pull
+    return _pull(store, reference, platform=platform, progress=progress, insecure_registries=insecure_registries)
+
+
+def push(store, reference, progress=None, insecure_registries=()):
+    """Push the image `reference` names; returns the manifest's digest (see `pushing.push`)."""
+    from hakobune.image.registry.pushing import push as _push
+    return _push(store, reference, progress=progress, insecure_registries=insecure_registries)
+
+
+def login(host, username, password, verify=True, insecure_registries=()):
+    """Store credentials for `host` in the Docker config (see `auth.login`)."""
+    from hakobune.image.registry.auth import login as _login
+    return _login(host, username, password, verify=verify, insecure_registries=insecure_registries)
+
+
+def logout(host):
+    from hakobune.image.registry.auth import logout as _logout
+    return _logout(host)

@@ -1,0 +1,323 @@
+"""A client of one registry (the OCI distribution API) over http.client.
+
+- Host: ``docker.io`` is served by ``registry-1.docker.io``.  Plain HTTP is
+  used only for loopback hosts (localhost, 127.0.0.0/8, ::1) and those the
+  user lists as insecure (the `insecure_registries` argument or
+  ``HAKOBUNE_INSECURE_REGISTRIES``, comma separated); https otherwise.
+- Auth: requests go out anonymous (or with what an earlier challenge asked
+  for); a 401 with ``WWW-Authenticate: Basic`` is answered with the user's
+  credentials, one with ``Bearer realm=…,service=…,scope=…`` with a token
+  fetched from the realm (with the credentials, if any) and cached per scope.
+- Retries: connection errors, 5xx, 408 and 429 (after ``Retry-After``) are
+  retried with a growing delay; then SystemFailure.  Redirects (blob
+  storage behind a CDN) are followed, without the Authorization header to
+  another host.
+
+Each request uses its own connection, so threads may share a Client.
+"""
+
+import base64
+import http.client
+import ipaddress
+import json
+import os
+import threading
+import time
+import urllib.parse
+
+from hakobune.errors import InvalidArgument, NotFound, SystemFailure
+from hakobune.image.registry.auth import Credentials, credentials_for, parse_challenges
+
+DOCKER_HUB_HOST = "registry-1.docker.io"
+TIMEOUT = 60
+RETRIES = 4
+BACKOFF = 0.25
+MAX_RETRY_AFTER = 30
+_TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+class Unauthorized(InvalidArgument):
+    """The registry refused the credentials, or access to the repository."""
+
+    http_status = 401
+
+
+class Transient(Exception):
+    """A failure worth trying again (internal)."""
+
+
+def registry_host(domain: str) -> str:
+    return DOCKER_HUB_HOST if domain in ("docker.io", "index.docker.io") else domain
+
+
+def is_loopback(host: str) -> bool:
+    name = host
+    if name.startswith("["):
+        name = name[1:name.index("]")]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_hosts(extra=()) -> set[str]:
+    listed = {h.strip() for h in os.environ.get("HAKOBUNE_INSECURE_REGISTRIES", "").split(",") if h.strip()}
+    return listed | set(extra)
+
+
+class Response:
+    """An HTTP response with its connection; close() closes both."""
+
+    def __init__(self, connection, response, url):
+        self.connection = connection
+        self.raw = response
+        self.status = response.status
+        self.headers = response.headers
+        self.url = url
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.raw.read(size) if size is not None and size >= 0 else self.raw.read()
+        except (http.client.IncompleteRead, OSError, http.client.HTTPException) as e:
+            raise Transient(f"the connection broke while reading {self.url}: {e!r}") from None
+
+    def close(self) -> None:
+        self.raw.close()
+        self.connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def error_text(self) -> str:
+        """The registry's error, as ``code: message`` (the API's JSON errors)."""
+        try:
+            body = self.raw.read(65536)
+            doc = json.loads(body)
+            errors = doc.get("errors") or []
+            parts = [f"{str(e.get('code', '')).lower().replace('_', ' ')}: {e.get('message', '')}"
+                     for e in errors if isinstance(e, dict)]
+            if parts:
+                return "; ".join(parts)
+            return body.decode(errors="replace").strip()[:200]
+        except Exception:  # noqa: BLE001 - the body is only for the message
+            return http.client.responses.get(self.status, str(self.status))
+        finally:
+            self.close()
+
+
+class Client:
+    def __init__(self, domain: str, insecure_registries=(), credentials: Credentials | None = None,
+                 retries: int | None = None, backoff: float | None = None):
+        self.domain = domain
+        self.host = registry_host(domain)
+        insecure = insecure_hosts(insecure_registries)
+        self.scheme = "http" if is_loopback(self.host) or self.host in insecure or domain in insecure else "https"
+        self.base = f"{self.scheme}://{self.host}"
+        self._credentials = credentials
+        self._credentials_looked_up = credentials is not None
+        self.retries = RETRIES if retries is None else retries
+        self.backoff = BACKOFF if backoff is None else backoff
+        self._lock = threading.Lock()
+        self._scheme_in_use: str | None = None  # "basic" or "bearer", once a challenge said so
+        self._bearer: dict = {}  # realm, service
+        self._tokens: dict[str, str] = {}  # scope → token
+
+    # --- credentials and tokens -----------------------------------------------
+
+    @property
+    def credentials(self) -> Credentials | None:
+        if not self._credentials_looked_up:
+            self._credentials = credentials_for(self.domain if self.host == DOCKER_HUB_HOST else self.host)
+            self._credentials_looked_up = True
+        return self._credentials
+
+    def _authorization(self, scope: str) -> str | None:
+        with self._lock:
+            if self._scheme_in_use == "basic" and self.credentials is not None:
+                return _basic(self.credentials)
+            if self._scheme_in_use == "bearer":
+                token = self._tokens.get(scope)
+                return f"Bearer {token}" if token else None
+        return None
+
+    def _answer_challenge(self, header: str, scope: str) -> bool:
+        """Prepare to answer a 401; False when there is nothing more to try."""
+        challenges = dict(parse_challenges(header))
+        if "bearer" in challenges:
+            params = challenges["bearer"]
+            realm = params.get("realm")
+            if not realm:
+                raise SystemFailure(f"the registry {self.host} asked for a token without saying where from")
+            wanted = scope or params.get("scope", "")
+            with self._lock:
+                had = self._tokens.get(wanted)
+                self._scheme_in_use = "bearer"
+                self._bearer = {"realm": realm, "service": params.get("service", "")}
+            if had is not None and not params.get("error") == "invalid_token":
+                return False  # a token for this scope was refused: no access
+            token = self._fetch_token(wanted)
+            with self._lock:
+                self._tokens[wanted] = token
+            return True
+        if "basic" in challenges:
+            with self._lock:
+                if self._scheme_in_use == "basic" or self.credentials is None:
+                    return False
+                self._scheme_in_use = "basic"
+            return True
+        return False
+
+    def _fetch_token(self, scope: str) -> str:
+        query = [("service", self._bearer["service"])] if self._bearer.get("service") else []
+        query += [("scope", s) for s in scope.split(" ") if s]
+        realm = self._bearer["realm"]
+        url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
+        headers = {}
+        if self.credentials is not None:
+            headers["Authorization"] = _basic(self.credentials)
+        response = self._send("GET", url, headers, None, redirects=3)
+        with response:
+            if response.status == 401 or response.status == 403:
+                raise Unauthorized(f"unauthorized: the token server {_origin(realm)} refused the credentials: "
+                                   f"{response.error_text()}")
+            if response.status != 200:
+                raise SystemFailure(f"the token server {_origin(realm)} answered {response.status}: "
+                                    f"{response.error_text()}")
+            try:
+                doc = json.loads(response.read())
+                token = doc.get("token") or doc.get("access_token")
+            except (ValueError, AttributeError):
+                token = None
+        if not isinstance(token, str) or not token:
+            raise SystemFailure(f"the token server {_origin(realm)} sent no token")
+        return token
+
+    # --- requests ---------------------------------------------------------------
+
+    def request(self, method: str, path: str, headers: dict | None = None, body=None, scope: str = "",
+                expect=(200,)) -> Response:
+        """`method` on `path` (under ``/v2/``, or an absolute URL the registry
+        gave), authenticated and retried; a response whose status is in
+        `expect` is returned open, others become errors (401/403 Unauthorized,
+        404 NotFound, others SystemFailure).  `body` is bytes or a function
+        returning a fresh binary file object (for a retry)."""
+        url = path if "://" in path else self.base + path
+        authorized_once = False
+        attempt = 0
+        while True:
+            sent = dict(headers or {})
+            authorization = self._authorization(scope)
+            if authorization:
+                sent["Authorization"] = authorization
+            try:
+                response = self._send(method, url, sent, body)
+            except Transient as e:
+                attempt = self._pause(attempt, str(e), None)
+                continue
+            if response.status == 401 and 401 not in expect and not authorized_once:
+                challenge = response.headers.get("WWW-Authenticate", "")
+                text = response.error_text()
+                authorized_once = True
+                if self._answer_challenge(challenge, scope):
+                    continue
+                raise Unauthorized(text if text.startswith(("unauthorized", "denied")) else f"unauthorized: {text}")
+            if response.status in expect:
+                return response
+            if response.status in _TRANSIENT_STATUS and attempt < self.retries:
+                retry_after = response.headers.get("Retry-After")
+                text = response.error_text()
+                attempt = self._pause(attempt, f"{response.status} {text}", retry_after)
+                continue
+            raise self._error(method, url, response)
+
+    def _pause(self, attempt: int, why: str, retry_after: str | None) -> int:
+        if attempt >= self.retries:
+            raise SystemFailure(f"the registry {self.host} failed after {attempt + 1} attempts: {why}")
+        delay = self.backoff * (2 ** attempt)
+        if retry_after:
+            try:
+                delay = min(max(float(retry_after), 0), MAX_RETRY_AFTER)
+            except ValueError:
+                pass
+        time.sleep(delay)
+        return attempt + 1
+
+    def _error(self, method: str, url: str, response: Response) -> Exception:
+        status = response.status
+        text = response.error_text()
+        if status in (401, 403):
+            return Unauthorized(f"unauthorized: {text}" if not text.startswith(("unauthorized", "denied"))
+                                else text)
+        if status == 404:
+            return NotFound(text)
+        if status in _TRANSIENT_STATUS:
+            return SystemFailure(f"the registry {self.host} failed after {self.retries + 1} attempts: "
+                                 f"{status} {text}")
+        return SystemFailure(f"{method} {urllib.parse.urlsplit(url).path} at {self.host} answered {status}: {text}")
+
+    def _send(self, method: str, url: str, headers: dict, body, redirects: int = 5) -> Response:
+        for _ in range(redirects + 1):
+            parts = urllib.parse.urlsplit(url)
+            connection = self._connection(parts)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            payload = body() if callable(body) else body
+            try:
+                connection.request(method, target or "/", body=payload, headers={"User-Agent": "hakobune", **headers})
+                response = connection.getresponse()
+            except (OSError, http.client.HTTPException) as e:
+                connection.close()
+                raise Transient(f"{method} {parts.netloc}{parts.path}: {e!r}") from None
+            finally:
+                if callable(body) and hasattr(payload, "close"):
+                    payload.close()
+            if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+                location = urllib.parse.urljoin(url, response.headers["Location"])
+                response.read()
+                connection.close()
+                if urllib.parse.urlsplit(location).netloc != parts.netloc:
+                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                if response.status == 303:
+                    method, body = "GET", None
+                url = location
+                continue
+            return Response(connection, response, url)
+        raise SystemFailure(f"too many redirects from {url}")
+
+    def _connection(self, parts):
+        host, port = parts.hostname, parts.port
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(host, port, timeout=TIMEOUT)
+        if parts.scheme == "http":
+            return http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+        raise SystemFailure(f"unsupported URL scheme in {parts.geturl()}")
+
+    def ping(self) -> None:
+        """GET /v2/: the registry speaks the API (auth challenges are for later)."""
+        with self.request("GET", "/v2/", expect=(200, 401)):
+            pass
+
+    def check_login(self) -> None:
+        """The credentials work: /v2/ answers 200 with them (a token if asked)."""
+        self._credentials_looked_up = True
+        with self.request("GET", "/v2/", expect=(200,)):
+            pass
+
+
+def _basic(credentials: Credentials) -> str:
+    return "Basic " + base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def repository_scope(path: str, actions: str = "pull") -> str:
+    return f"repository:{path}:{actions}"

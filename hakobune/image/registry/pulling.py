@@ -1,0 +1,220 @@
+"""`docker pull`: resolve a reference to a manifest (choosing the platform's
+entry of an index), fetch the config and the layers not yet stored, and
+commit the image with its tag and RepoDigest.
+
+Blobs go through the content store, which hashes them as they are written
+and refuses content whose digest or size differs from the descriptor's; a
+layer is unpacked from its stored blob (`LayerStore.register` with the
+config's diff id).  Up to `PARALLEL` layers download at once; registering
+follows in order, each layer as soon as it and its parent are there.  A
+lease keeps everything from the collector until the image is committed.
+
+Failures: a blob is fetched again on a broken connection or bad content
+(`BLOB_ATTEMPTS` times); a failed pull removes the layers and blobs it added
+(nothing else uses them), so the store is as it was.  A pull killed with
+SIGKILL leaves complete blobs and layers only (both stores publish by
+rename), which the next pull finds and does not fetch again.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from hakobune.errors import HakobuneError, InvalidArgument, NotFound, SystemFailure
+from hakobune.image.records import LayerBlob
+from hakobune.image.model import LayerSource
+from hakobune.image.registry.client import Client, Transient, Unauthorized, repository_scope
+from hakobune.oci.digest import digest_bytes
+from hakobune.oci.image_spec import (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, INDEX_TYPES, OCI_INDEX, OCI_MANIFEST,
+                                     chain_id_of, check_image_manifest, detect_media_type, parse_index,
+                                     parse_manifest, select_manifest)
+from hakobune.oci.image_config import parse_image_config
+from hakobune.oci.reference import Reference, parse_pull_target
+
+PARALLEL = 3
+BLOB_ATTEMPTS = 3
+MANIFEST_LIMIT = 4 << 20
+ACCEPT = ", ".join([OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
+
+
+def pull(store, reference, platform=None, progress=None, insecure_registries=()) -> str:
+    """Pull `reference` (text or Reference) into the ImageStore `store`;
+    returns the image id.  `platform` (oci.platform.Platform) picks an
+    index's entry, the host's by default; `progress(status, id)` hears of
+    each step (from worker threads too)."""
+    target = parse_pull_target(reference) if isinstance(reference, str) else reference
+    report = progress or (lambda status, ident=None: None)
+    client = Client(target.domain, insecure_registries=insecure_registries)
+    scope = repository_scope(target.path)
+    try:
+        return _Pull(store, client, target, scope, platform, report).run()
+    except Unauthorized as e:
+        raise Unauthorized(f"pull access denied for {target.familiar_name}, repository does not exist or may "
+                           f"require 'docker login': {e.message}") from None
+    except HakobuneError as e:
+        if isinstance(e, NotFound) or f"{target.familiar}" in e.message:
+            raise
+        raise type(e)(f"pulling {target.familiar}: {e.message}", e.hint) from None
+
+
+class _Pull:
+    def __init__(self, store, client: Client, target: Reference, scope: str, platform, report):
+        self.store = store
+        self.client = client
+        self.target = target
+        self.scope = scope
+        self.platform = platform
+        self.report = report
+        self.created_layers: list[str] = []
+        self.created_blobs: list[str] = []
+
+    def run(self) -> str:
+        self.client.ping()
+        wanted = self.target.digest or self.target.tag
+        top_digest, top_type, top_bytes = self._manifest(wanted)
+        documents = [(top_digest, top_bytes)]
+        manifest_digest, manifest_bytes, manifest_type = top_digest, top_bytes, top_type
+        if top_type in INDEX_TYPES:
+            chosen = select_manifest(parse_index(top_bytes, top_type), self.platform)
+            manifest_digest, manifest_type, manifest_bytes = self._manifest(chosen.digest)
+            documents.append((manifest_digest, manifest_bytes))
+        manifest = parse_manifest(manifest_bytes, manifest_type)
+        check_image_manifest(manifest)
+        self.report(f"{self.target.tag or self.target.digest}: Pulling from {self.target.familiar_name}", None)
+        with self.store.lease() as lease:
+            try:
+                image_id = self._store(lease, manifest, documents)
+            except BaseException:
+                self.store.collect(self.created_layers, self.created_blobs, lease)
+                raise
+        self.report(f"Digest: {top_digest}", None)
+        self.report(f"Status: Downloaded newer image for {self.target.familiar}", None)
+        return image_id
+
+    # --- manifests --------------------------------------------------------------
+
+    def _manifest(self, wanted: str) -> tuple[str, str, bytes]:
+        """(digest, media type, bytes) of the manifest or index `wanted` names."""
+        path = f"/v2/{self.target.path}/manifests/{wanted}"
+        for attempt in range(BLOB_ATTEMPTS):
+            try:
+                with self.client.request("GET", path, {"Accept": ACCEPT}, scope=self.scope) as response:
+                    data = response.read(MANIFEST_LIMIT + 1)
+                    declared = response.headers.get("Content-Length")
+                    header_digest = response.headers.get("Docker-Content-Digest")
+                    media_type = (response.headers.get("Content-Type") or "").partition(";")[0].strip()
+            except NotFound as e:
+                raise NotFound(f"manifest for {self.target.familiar} not found: {e.message}") from None
+            except Transient as e:
+                if attempt + 1 == BLOB_ATTEMPTS:
+                    raise SystemFailure(f"cannot read the manifest of {self.target.familiar}: {e}") from None
+                continue
+            if len(data) > MANIFEST_LIMIT:
+                raise SystemFailure(f"the manifest of {self.target.familiar} is larger than {MANIFEST_LIMIT} bytes")
+            if declared is not None and declared.isdigit() and int(declared) != len(data):
+                if attempt + 1 == BLOB_ATTEMPTS:
+                    raise SystemFailure(f"the manifest of {self.target.familiar} was truncated")
+                continue
+            break
+        expected = wanted if wanted.startswith(("sha256:", "sha512:")) else header_digest
+        algorithm = expected.partition(":")[0] if expected and ":" in expected else "sha256"
+        actual = digest_bytes(data, algorithm if algorithm in ("sha256", "sha512") else "sha256")
+        if expected and actual != expected:
+            raise SystemFailure(f"the manifest of {self.target.familiar} does not match its digest: "
+                                f"expected {expected}, got {actual}")
+        if media_type not in INDEX_TYPES and media_type not in (OCI_MANIFEST, DOCKER_MANIFEST):
+            media_type = detect_media_type(data)
+        return actual, media_type, data
+
+    # --- blobs and layers -------------------------------------------------------
+
+    def _store(self, lease, manifest, documents) -> str:
+        store = self.store
+        config_descriptor = manifest.config
+        lease.hold(config_descriptor.digest)
+        self._fetch(config_descriptor.digest, config_descriptor.size)
+        config_bytes = store.content.read(config_descriptor.digest)
+        config = parse_image_config(config_bytes)
+        if len(config.diff_ids) != len(manifest.layers):
+            raise InvalidArgument(f"the manifest has {len(manifest.layers)} layers, its config "
+                                  f"{len(config.diff_ids)} diff ids")
+        chain_ids, parent = [], None
+        for diff_id in config.diff_ids:
+            parent = chain_id_of(parent, diff_id)
+            chain_ids.append(parent)
+        lease.hold(*chain_ids, *(layer.digest for layer in manifest.layers))
+        with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="pull") as pool:
+            futures = {}
+            for layer, chain_id in zip(manifest.layers, chain_ids):
+                short = layer.digest.partition(":")[2][:12]
+                if store.layers.exists(chain_id):
+                    self.report("Already exists", short)
+                elif layer.digest not in futures:
+                    self.report("Pulling fs layer", short)
+                    futures[layer.digest] = pool.submit(self._fetch, layer.digest, layer.size, short)
+            try:
+                sources, parent = [], None
+                for layer, diff_id, chain_id in zip(manifest.layers, config.diff_ids, chain_ids):
+                    short = layer.digest.partition(":")[2][:12]
+                    if layer.digest in futures:
+                        futures[layer.digest].result()
+                    if not store.layers.exists(chain_id):
+                        self.report("Extracting", short)
+                        self._register(layer.digest, parent, diff_id, short)
+                        self.created_layers.append(chain_id)
+                        self.report("Pull complete", short)
+                    blob = None
+                    if store.content.exists(layer.digest):
+                        blob = LayerBlob(layer.digest, layer.media_type, layer.size)
+                    sources.append(LayerSource(diff_id, blob))
+                    parent = chain_id
+            except BaseException:
+                for future in futures.values():
+                    future.cancel()
+                raise
+        manifests = []
+        for digest, data in documents:
+            lease.hold(digest)
+            if not store.content.exists(digest):
+                store.content.put(data, expected_digest=digest)
+                self.created_blobs.append(digest)
+            manifests.append(digest)
+        lease.hold(digest_bytes(config_bytes))
+        new = store.prepare(config_bytes, sources, manifests)
+        tags = [(self.target, new.id)] if self.target.tag else []
+        store.commit([new], tags, lease=lease)
+        digest_reference = self.target.name_only().with_digest(documents[0][0])
+        store.add_digest(digest_reference, new.id)
+        return new.id
+
+    def _register(self, digest: str, parent, diff_id: str, short: str) -> None:
+        from hakobune.image.compression import open_uncompressed
+        with self.store.content.open(digest) as blob:
+            reader, _ = open_uncompressed(blob)
+            try:
+                self.store.layers.register(reader, parent, expected_diff_id=diff_id)
+            except InvalidArgument as e:
+                raise SystemFailure(f"layer {short} of {self.target.familiar} is damaged: {e.message}") from None
+
+    def _fetch(self, digest: str, size: int, short: str | None = None) -> None:
+        """Store the blob `digest` unless the content store has it; verified by the store."""
+        content = self.store.content
+        if content.exists(digest) and content.size(digest) == size:
+            if short:
+                self.report("Download complete", short)
+            return
+        path = f"/v2/{self.target.path}/blobs/{digest}"
+        for attempt in range(BLOB_ATTEMPTS):
+            try:
+                with self.client.request("GET", path, scope=self.scope) as response:
+                    content.put(response, expected_digest=digest, expected_size=size)
+                self.created_blobs.append(digest)
+                if short:
+                    self.report("Download complete", short)
+                return
+            except NotFound as e:
+                raise NotFound(f"blob {digest} of {self.target.familiar} not found: {e.message}") from None
+            except (Transient, InvalidArgument) as e:
+                if isinstance(e, Unauthorized):
+                    raise
+                if attempt + 1 == BLOB_ATTEMPTS:
+                    why = e.message if isinstance(e, InvalidArgument) else str(e)
+                    raise SystemFailure(f"cannot fetch blob {digest} of {self.target.familiar}: {why}") from None
