@@ -1,8 +1,11 @@
 """`hakobune`: the daemonless command line.
 
-For now it knows the global options that every later command shares
-(--root/--runroot and their environment variables, as Podman takes them) and
-`version`; the container commands arrive with the containers issue.
+The command tree is docker's (hakobune.cli.args parses as cobra/pflag do);
+each command's handler lives in a module imported only when it runs
+(`hakobune.cli.images`, `hakobune.cli.system`), calls the Engine and prints.
+Errors are mapped to messages and exit statuses in one table, `ERRORS`.
+Global options: --root/--runroot (and HAKOBUNE_ROOT/HAKOBUNE_RUNROOT), as
+Podman takes them, besides docker's own.
 """
 
 import os
@@ -11,49 +14,223 @@ import sys
 DEFAULT_ROOT = "/var/lib/hakobune"
 DEFAULT_RUNROOT = "/run/hakobune"
 
+FORMAT_HELP = ("Format output using a custom template:\n"
+               "'table':            Print output in table format with column headers (default)\n"
+               "'table TEMPLATE':   Print output in table format using the given Go template\n"
+               "'json':             Print in JSON format\n"
+               "'TEMPLATE':         Print output using the given Go template.\n"
+               "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
+               "output with templates")
+INSPECT_FORMAT_HELP = ("Format output using a custom template:\n"
+                       "'json':             Print in JSON format\n"
+                       "'TEMPLATE':         Print output using the given Go template.\n"
+                       "Refer to https://docs.docker.com/go/formatting/ for more information about "
+                       "formatting output with templates")
 
-class GlobalOptions:
-    def __init__(self, root: str, runroot: str):
-        self.root = root
-        self.runroot = runroot
+
+class CLIError(Exception):
+    """An error of the command line itself (not the engine's): printed as
+    is, then exit with `status`.  An empty message prints nothing."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.status = status
 
 
-def parse_globals(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
-    root = os.environ.get("HAKOBUNE_ROOT", DEFAULT_ROOT)
-    runroot = os.environ.get("HAKOBUNE_RUNROOT", DEFAULT_RUNROOT)
-    rest = list(argv)
-    while rest and rest[0].startswith("--"):
-        name, eq, value = rest.pop(0).partition("=")
-        if name not in ("--root", "--runroot"):
-            rest.insert(0, name + eq + value)
-            break
-        if not eq:
-            if not rest:
-                raise SystemExit(f"hakobune: option {name} needs a value")
-            value = rest.pop(0)
-        if name == "--root":
-            root = value
-        else:
-            runroot = value
-    return GlobalOptions(os.path.abspath(root), os.path.abspath(runroot)), rest
+# --- the command tree -------------------------------------------------------------
+
+def _images_command(use: str, aliases=()):
+    from hakobune.cli.args import Command, Flag, max_args
+
+    return Command(use, "List images", aliases=aliases, args=max_args(1), run="hakobune.cli.images:images",
+                   flags=[Flag.bool("all", "a", "Show all images (default hides intermediate images)"),
+                          Flag.bool("digests", "", "Show digests"),
+                          Flag.filter("filter", "f", "Filter output based on conditions provided"),
+                          Flag.string("format", "", FORMAT_HELP),
+                          Flag.bool("no-trunc", "", "Don't truncate output"),
+                          Flag.bool("quiet", "q", "Only show image IDs")])
+
+
+def _history_command():
+    from hakobune.cli.args import Command, Flag, exact_args
+
+    return Command("history [OPTIONS] IMAGE", "Show the history of an image", args=exact_args(1),
+                   run="hakobune.cli.images:history",
+                   flags=[Flag.string("format", "", FORMAT_HELP),
+                          Flag.bool("human", "H", "Print sizes and dates in human readable format",
+                                    default=True),
+                          Flag.bool("no-trunc", "", "Don't truncate output"),
+                          Flag.string("platform", "", "Show history for the given platform. Formatted as "
+                                      '"os[/arch[/variant]]" (e.g., "linux/amd64")'),
+                          Flag.bool("quiet", "q", "Only show image IDs")])
+
+
+def _tag_command():
+    from hakobune.cli.args import Command, exact_args
+
+    return Command("tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+                   "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", args=exact_args(2),
+                   run="hakobune.cli.images:tag")
+
+
+def _rmi_command(use: str, aliases=()):
+    from hakobune.cli.args import Command, Flag, min_args
+
+    return Command(use, "Remove one or more images", aliases=aliases, args=min_args(1),
+                   run="hakobune.cli.images:rmi",
+                   flags=[Flag.bool("force", "f", "Force removal of the image"),
+                          Flag.bool("no-prune", "", "Do not delete untagged parents")])
+
+
+def _import_command():
+    from hakobune.cli.args import Command, Flag, range_args
+
+    return Command("import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+                   "Import the contents from a tarball to create a filesystem image", args=range_args(1, 2),
+                   run="hakobune.cli.images:import_",
+                   flags=[Flag.list("change", "c", "Apply Dockerfile instruction to the created image"),
+                          Flag.string("message", "m", "Set commit message for imported image"),
+                          Flag.string("platform", "", "Set platform if server is multi-platform capable")])
+
+
+def _save_command():
+    from hakobune.cli.args import Command, Flag, min_args
+
+    return Command("save [OPTIONS] IMAGE [IMAGE...]",
+                   "Save one or more images to a tar archive (streamed to STDOUT by default)",
+                   args=min_args(1), run="hakobune.cli.images:save",
+                   flags=[Flag.string("output", "o", "Write to a file, instead of STDOUT"),
+                          Flag.string_slice("platform", "", "Save only the given platform(s)")])
+
+
+def _load_command():
+    from hakobune.cli.args import Command, Flag, no_args
+
+    return Command("load [OPTIONS]", "Load an image from a tar archive or STDIN", args=no_args,
+                   run="hakobune.cli.images:load",
+                   flags=[Flag.string("input", "i", "Read from tar archive file, instead of STDIN"),
+                          Flag.bool("quiet", "q", "Suppress the load output"),
+                          Flag.string_slice("platform", "", "Load only the given platform(s)")])
+
+
+def build_root():
+    from hakobune.cli.args import Command, Flag, make_root, min_args, no_args
+
+    root = make_root()
+
+    image = root.add(Command("image", "Manage images"))
+    image.add(_images_command("ls [OPTIONS] [REPOSITORY[:TAG]]", aliases=("list",)))
+    image.add(_history_command())
+    image.add(_import_command())
+    image.add(Command("inspect [OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images",
+                      args=min_args(1), run="hakobune.cli.images:image_inspect",
+                      flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP),
+                             Flag.string("platform", "", "Inspect a specific platform of the multi-platform "
+                                         'image.\nIf the image or the server is not multi-platform capable, '
+                                         'the command will error out if the platform does not match.\n'
+                                         '\'os[/arch[/variant]]\': Explicit platform (eg. "linux/amd64")')]))
+    image.add(_load_command())
+    image.add(Command("prune [OPTIONS]", "Remove unused images", args=no_args, run="hakobune.cli.images:prune",
+                      flags=[Flag.bool("all", "a", "Remove all unused images, not just dangling ones"),
+                             Flag.filter("filter", "", 'Provide filter values (e.g. "until=<timestamp>")'),
+                             Flag.bool("force", "f", "Do not prompt for confirmation")]))
+    image.add(_rmi_command("rm [OPTIONS] IMAGE [IMAGE...]", aliases=("remove",)))
+    image.add(_save_command())
+    image.add(_tag_command())
+
+    root.add(_images_command("images [OPTIONS] [REPOSITORY[:TAG]]"))
+    root.add(_history_command())
+    root.add(_import_command())
+    root.add(Command("inspect [OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Docker objects",
+                     args=min_args(1), run="hakobune.cli.images:inspect",
+                     flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP),
+                            Flag.bool("size", "s", "Display total file sizes if the type is container"),
+                            Flag.string("type", "", "Only inspect objects of the given type")]))
+    root.add(_load_command())
+    root.add(_rmi_command("rmi [OPTIONS] IMAGE [IMAGE...]"))
+    root.add(_save_command())
+    root.add(_tag_command())
+
+    system = root.add(Command("system", "Manage Docker"))
+    system.add(Command("df [OPTIONS]", "Show docker disk usage", args=no_args, run="hakobune.cli.system:df",
+                       flags=[Flag.string("format", "", FORMAT_HELP),
+                              Flag.bool("verbose", "v", "Show detailed information on space usage")]))
+    system.add(Command("info [OPTIONS]", "Display system-wide information", args=no_args,
+                       run="hakobune.cli.system:info",
+                       flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
+    root.add(Command("info [OPTIONS]", "Display system-wide information", args=no_args,
+                     run="hakobune.cli.system:info",
+                     flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
+    root.add(Command("version [OPTIONS]", "Show the Docker version information", args=no_args,
+                     run="hakobune.cli.system:version",
+                     flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
+    return root
+
+
+# --- errors: the one table ------------------------------------------------------------
+
+def _error_table():
+    """(error class, exit status or None for the error's own, message prefix), first match wins.
+    The parser's usage errors carry docker's status (125 for flags, 1 else); template
+    and CLI errors are the client's own; the engine's kinds are what docker prints as
+    the daemon's answers."""
+    from hakobune.cli.args import UsageError
+    from hakobune.cli.template import TemplateError
+    from hakobune.errors import AlreadyExists, Conflict, HakobuneError, InvalidArgument, NotFound, SystemFailure
+
+    daemon = "Error response from daemon: "
+    return (
+        (UsageError, None, ""),
+        (TemplateError, 1, ""),
+        (CLIError, None, ""),
+        (NotFound, 1, daemon),
+        (InvalidArgument, 1, daemon),
+        (AlreadyExists, 1, daemon),
+        (Conflict, 1, daemon),
+        (SystemFailure, 1, daemon),
+        (HakobuneError, 1, daemon),
+    )
+
+
+def report_error(error: BaseException, stderr=None) -> int | None:
+    """Print `error` as docker does and give the exit status; None if it is no known kind."""
+    stderr = stderr or sys.stderr
+    for kind, status, prefix in _error_table():
+        if isinstance(error, kind):
+            message = str(error)
+            if status is None:
+                status = getattr(error, "exit_code", None) or getattr(error, "status", 1)
+            if message:
+                stderr.write(f"{prefix}{message}\n")
+            return status
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
-    options, rest = parse_globals(sys.argv[1:] if argv is None else argv)
-    if not rest or rest[0] in ("-h", "--help", "help"):
-        print("usage: hakobune [--root DIR] [--runroot DIR] COMMAND\n"
-              "commands: version, info (container commands come with the containers issue)")
-        return 0
-    if rest[0] in ("version", "--version", "-v"):
-        from hakobune import __version__
+    from hakobune.cli.args import execute
 
-        print(f"hakobune version {__version__}")
-        return 0
-    if rest[0] == "info":
-        print(f"Root: {options.root}\nRunRoot: {options.runroot}")
-        return 0
-    sys.stderr.write(f"hakobune: '{rest[0]}' is not a hakobune command.\nSee 'hakobune --help'\n")
-    return 125
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return execute(build_root(), argv)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 1
+    except Exception as e:  # noqa: BLE001 - mapped below, or re-raised
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
+        status = report_error(e)
+        if status is None:
+            raise
+        return status
 
 
 if __name__ == "__main__":

@@ -1,0 +1,389 @@
+"""The engine's facade: what the CLI, the API and compose call.
+
+    engine = Engine("/var/lib/hakobune", "/run/hakobune")
+    engine.images(all=False, filters={"dangling": ["true"]})   # GET /images/json
+    engine.remove_image("busybox:latest")                      # DELETE /images/{name}
+
+For now it holds the image operations only, delegating to hakobune.image;
+answers are the Docker Engine API's JSON shapes (dicts), errors are the
+kinds of hakobune.errors.  The image store lives under ``<root>/image``
+(see hakobune.image.store); the engine opens it on first use, so that a
+command that needs no store never creates one.
+
+Filters are Docker's filter arguments: a dict from a filter's name to its
+values (``{"label": ["a=1", "b"]}``), as the API's ``filters`` parameter.
+"""
+
+from __future__ import annotations
+
+from hakobune.errors import InvalidArgument, NotFound
+
+IMAGE_LIST_FILTERS = ("before", "dangling", "label", "reference", "since")
+IMAGE_PRUNE_FILTERS = ("dangling", "label", "label!", "until")
+
+
+class Engine:
+    def __init__(self, root: str, runroot: str):
+        self.root = root
+        self.runroot = runroot
+        self._image_store = None
+
+    @property
+    def image_store(self):
+        if self._image_store is None:
+            from hakobune.image.store import ImageStore
+
+            self._image_store = ImageStore(self.root)
+        return self._image_store
+
+    # --- listing and inspecting --------------------------------------------------
+
+    def images(self, all: bool = False, filters: dict | None = None) -> list[dict]:  # noqa: A002
+        """GET /images/json: summaries, newest first, narrowed by `filters`
+        (dangling, reference, label, before, since)."""
+        filters = _check_filters(filters, IMAGE_LIST_FILTERS)
+        store = self.image_store
+        summaries = store.list(all=all)
+        if not filters:
+            return summaries
+        dangling = _bool_filter(filters, "dangling")
+        before = self._created_bound(filters.get("before"), "before")
+        since = self._created_bound(filters.get("since"), "since")
+        patterns = filters.get("reference", [])
+        labels = filters.get("label", [])
+        created_of = {}
+        if before is not None or since is not None:
+            created_of = {image.id: _created_key(image.config.created) for image in store.images()}
+        result = []
+        for summary in summaries:
+            untagged = summary["RepoTags"] in (None, ["<none>:<none>"])
+            if dangling is True and not untagged:
+                continue
+            if dangling is False and untagged:
+                continue
+            if labels and not _labels_match(summary["Labels"] or {}, labels):
+                continue
+            if before is not None and not created_of.get(summary["Id"], (0, 0)) < before:
+                continue
+            if since is not None and not created_of.get(summary["Id"], (0, 0)) > since:
+                continue
+            if patterns:
+                summary = _matching_references(summary, patterns)
+                if summary is None:
+                    continue
+            result.append(summary)
+        return result
+
+    def _created_bound(self, values, name):
+        if not values:
+            return None
+        bound = None
+        for value in values:
+            image = self.image_store.resolve(value)
+            key = _created_key(image.config.created)
+            if bound is None or (key < bound if name == "before" else key > bound):
+                bound = key
+        return bound
+
+    def image_inspect(self, ref: str) -> dict:
+        """GET /images/{name}/json."""
+        return self.image_store.inspect(ref)
+
+    def history(self, ref: str) -> list[dict]:
+        """GET /images/{name}/history."""
+        return self.image_store.history(ref)
+
+    def inspect_any(self, name: str, type: str | None = None) -> tuple[str, dict]:  # noqa: A002
+        """`docker inspect`: the object `name` names, as (its type, its JSON).
+        Only images exist for now; NotFound says "No such object"."""
+        if type not in (None, "", "image"):
+            if type in ("container", "network", "volume", "node", "service", "task", "config",
+                        "secret", "plugin"):
+                raise NotFound(f"No such object: {name}")
+            raise InvalidArgument(f'"{type}" is not a valid value for --type')
+        try:
+            return "image", self.image_inspect(name)
+        except NotFound:
+            if type == "image":
+                raise
+            raise NotFound(f"No such object: {name}") from None
+        except InvalidArgument:
+            if type == "image":
+                raise
+            raise NotFound(f"No such object: {name}") from None
+
+    # --- names and removal -------------------------------------------------------
+
+    def tag(self, source: str, target: str) -> None:
+        """POST /images/{name}/tag."""
+        self.image_store.tag(source, target)
+
+    def remove_image(self, ref: str, force: bool = False, no_prune: bool = False) -> list[dict]:
+        """DELETE /images/{name}: Docker's items, {"Untagged": ...} and {"Deleted": ...}."""
+        return self.image_store.remove(ref, force=force, prune=not no_prune)
+
+    def remove_images(self, refs, force: bool = False, no_prune: bool = False) -> tuple[list[dict], list]:
+        """`docker rmi A B ...`: every name in turn; returns the items of those
+        removed and the errors (HakobuneError) of those that could not be."""
+        from hakobune.errors import HakobuneError
+
+        items, errors = [], []
+        for ref in refs:
+            try:
+                items.extend(self.remove_image(ref, force, no_prune))
+            except HakobuneError as e:
+                errors.append(e)
+        return items, errors
+
+    def prune_images(self, all: bool = False, filters: dict | None = None) -> dict:  # noqa: A002
+        """POST /images/prune: {"ImagesDeleted": [...] or None, "SpaceReclaimed": n}."""
+        filters = _check_filters(filters, IMAGE_PRUNE_FILTERS)
+        dangling = _bool_filter(filters, "dangling")
+        dangling_only = not all if dangling is None else dangling
+        labels, not_labels = filters.get("label", []), filters.get("label!", [])
+        until = None
+        if filters.get("until"):
+            until = min(_until(value) for value in filters["until"])
+
+        def select(image) -> bool:
+            image_labels = dict(image.config.config.labels)
+            if labels and not _labels_match(image_labels, labels):
+                return False
+            if not_labels and any(_labels_match(image_labels, [label]) for label in not_labels):
+                return False
+            if until is not None and not _created_key(image.config.created) < until:
+                return False
+            return True
+
+        return self.image_store.prune(dangling_only=dangling_only,
+                                      select=select if (labels or not_labels or until) else None)
+
+    # --- archives ----------------------------------------------------------------
+
+    def import_image(self, stream, reference: str | None = None, changes=(), message: str | None = None,
+                     source: str = "-") -> str:
+        """POST /images/create?fromSrc=-: a one-layer image of a root file system tar; its id."""
+        from hakobune.image.archive import import_rootfs
+
+        return import_rootfs(self.image_store, stream, reference or None, list(changes), message or None,
+                             source=source)
+
+    def save_images(self, refs, out_stream) -> None:
+        """GET /images/get: `docker save`'s archive of `refs` written to `out_stream`."""
+        from hakobune.image.archive import save
+
+        save(self.image_store, list(refs), out_stream)
+
+    def load_images(self, in_stream, quiet: bool = False) -> list[str]:
+        """POST /images/load: what `docker load` prints ("Loaded image: busybox:latest")."""
+        from hakobune.image.archive import load
+
+        messages = []
+        for loaded in load(self.image_store, in_stream):
+            messages.extend(loaded.messages())
+        return messages
+
+    # --- system ------------------------------------------------------------------
+
+    def system_df(self) -> dict:
+        """GET /system/df (images only for now): LayersSize and every image's
+        summary with Containers and SharedSize filled in."""
+        store = self.image_store
+        with store.locked(shared=True):
+            summaries = store.list(all=True)
+            records = {record.id: record for record in store.records()}
+            users: dict[str, int] = {}
+            for record in records.values():
+                for chain_id in record.chain_ids:
+                    users[chain_id] = users.get(chain_id, 0) + 1
+            sizes = {chain_id: store.layers.size(chain_id) for chain_id in users}
+        images = []
+        for summary in summaries:
+            record = records.get(summary["Id"])
+            shared = sum(sizes[c] for c in record.chain_ids if users[c] > 1) if record else 0
+            containers = len(store.users.containers_using(summary["Id"]))
+            images.append({**summary, "Containers": containers, "SharedSize": shared})
+        return {"LayersSize": sum(sizes.values()), "Images": images, "Containers": [], "Volumes": [],
+                "BuildCache": []}
+
+    def info(self) -> dict:
+        """GET /info (the part that exists so far)."""
+        import os
+
+        images = self.image_store.image_ids()
+        return {"Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0,
+                "Images": len(images), "Driver": "overlay2", "DockerRootDir": self.root,
+                "OperatingSystem": _os_name(), "OSType": "linux", "Architecture": os.uname().machine,
+                "KernelVersion": os.uname().release, "Name": os.uname().nodename,
+                "NCPU": os.cpu_count() or 1, "ServerVersion": _version()}
+
+
+# --- filters -------------------------------------------------------------------
+
+def _check_filters(filters: dict | None, accepted) -> dict:
+    filters = {name: list(values) for name, values in (filters or {}).items() if values}
+    for name in filters:
+        if name not in accepted:
+            raise InvalidArgument(f"invalid filter '{name}'")
+    return filters
+
+
+def _bool_filter(filters: dict, name: str) -> bool | None:
+    values = filters.get(name)
+    if not values:
+        return None
+    result = None
+    for value in values:
+        low = value.lower()
+        if low in ("true", "1"):
+            flag = True
+        elif low in ("false", "0"):
+            flag = False
+        else:
+            raise InvalidArgument(f"Invalid filter '{name}={value}'")
+        if result is not None and flag != result:
+            raise InvalidArgument(f"Invalid filter '{name}'")
+        result = flag
+    return result
+
+
+def _labels_match(labels: dict, wanted) -> bool:
+    """Docker's MatchKVList: every `key` or `key=value` is among the labels."""
+    for item in wanted:
+        key, eq, value = item.partition("=")
+        if key not in labels:
+            return False
+        if eq and labels[key] != value:
+            return False
+    return True
+
+
+def _matching_references(summary: dict, patterns) -> dict | None:
+    """The summary with only the references a pattern matches (reference.FamiliarMatch);
+    None when none does."""
+    from hakobune.oci.reference import parse_named
+
+    def matches(text: str) -> bool:
+        try:
+            ref = parse_named(text)
+        except Exception:  # noqa: BLE001 - Docker skips what it cannot parse
+            return False
+        names = (ref.familiar, ref.familiar_name)
+        return any(_path_match(pattern, name) for pattern in patterns for name in names)
+
+    tags = [t for t in summary["RepoTags"] or () if t != "<none>:<none>" and matches(t)]
+    digests = [d for d in summary["RepoDigests"] or () if d != "<none>@<none>" and matches(d)]
+    if not tags and not digests:
+        return None
+    return {**summary, "RepoTags": tags, "RepoDigests": digests}
+
+
+def _path_match(pattern: str, name: str) -> bool:
+    """Go's path.Match: `*` and `?` stop at `/`, `[...]` classes, `\\` escapes."""
+    import re
+
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                return False
+            body = pattern[i + 1:end]
+            if body.startswith("^"):
+                body = "^" + body[1:].replace("\\", "\\\\")
+            else:
+                body = body.replace("\\", "\\\\")
+            out.append(f"[{body}]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    try:
+        return re.fullmatch("".join(out), name) is not None
+    except re.error:
+        return False
+
+
+def _created_key(text: str | None) -> tuple[int, int]:
+    """An RFC 3339 time as (Unix seconds, nanoseconds), for exact comparisons."""
+    from hakobune.image._timefmt import unix_seconds
+
+    if not text:
+        return (unix_seconds(None), 0)
+    base, dot, rest = text.partition(".")
+    nanos = 0
+    if dot:
+        digits = ""
+        for ch in rest:
+            if not ch.isdigit():
+                break
+            digits += ch
+        zone = rest[len(digits):]
+        nanos = int((digits + "000000000")[:9]) if digits else 0
+        base = base + zone
+    return (unix_seconds(base), nanos)
+
+
+def _until(value: str) -> tuple[int, int]:
+    """`until=`: a Unix time, an RFC 3339 time, or a Go duration before now."""
+    import time
+
+    try:
+        seconds = float(value)
+        return (int(seconds), int(round((seconds % 1) * 1e9)))
+    except ValueError:
+        pass
+    if "T" in value or "-" in value[1:]:
+        return _created_key(value if value[-1:] in "Zz" or "+" in value else value + "Z")
+    nanos = _go_duration(value)
+    if nanos is None:
+        raise InvalidArgument(f'failed to parse value as time or duration: "{value}"')
+    return divmod(time.time_ns() - nanos, 1_000_000_000)
+
+
+_DURATION_UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000,
+                   "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+
+
+def _go_duration(text: str) -> int | None:
+    """Go's time.ParseDuration ("1h30m", "90s", "1.5h") in nanoseconds; None if malformed."""
+    import re
+
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    if body == "0":
+        return 0
+    parts = re.findall(r"([0-9]*\.?[0-9]*)([a-z\u00b5\u03bc]+)", body)
+    if not body or "".join(n + u for n, u in parts) != body:
+        return None
+    total = 0.0
+    for number, unit in parts:
+        if unit not in _DURATION_UNITS or number in ("", "."):
+            return None
+        total += float(number) * _DURATION_UNITS[unit]
+    return sign * int(total)
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.partition("=")[2].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"
+
+
+def _version() -> str:
+    from hakobune import __version__
+
+    return __version__
