@@ -63,6 +63,19 @@ def make_bundle(busybox_rootfs, tmp_path):
     return make
 
 
+def run_to_files(argv: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run with the output captured in files, not pipes: a
+    container started by the command inherits them and keeps them open long
+    after the command itself has exited, so reading a pipe to its end would
+    wait for the container."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.run(argv, timeout=timeout, stdout=out, stderr=err, **kwargs)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(process.args, process.returncode, out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+
+
 class Runtime:
     """Drives a runtime binary (hakobune-runtime, runc, crun) with its own --root."""
 
@@ -74,15 +87,7 @@ class Runtime:
         return [self.binary, "--root", self.root, *args]
 
     def __call__(self, *args, check=True, timeout=60, **kwargs) -> subprocess.CompletedProcess:
-        # Output goes to files, not pipes: a container created here inherits
-        # them and keeps them open long after the runtime itself has exited.
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            process = subprocess.run(self.command(*args), timeout=timeout, stdout=out, stderr=err, **kwargs)
-            out.seek(0)
-            err.seek(0)
-            result = subprocess.CompletedProcess(process.args, process.returncode,
-                                                 out.read().decode(errors="replace"),
-                                                 err.read().decode(errors="replace"))
+        result = run_to_files(self.command(*args), timeout=timeout, **kwargs)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr}")
         return result

@@ -22,6 +22,7 @@ import time
 
 import pytest
 
+from conftest import run_to_files
 from hakobune import _sys as S
 from hakobune.runtime.container import DEFAULT_ROOT
 
@@ -76,15 +77,9 @@ class Podman:
                 "--tmpdir", f"{self.base}/libpod", "--storage-driver", "vfs", "--runtime", RUNTIME, *args]
 
     def __call__(self, *args, check=True, timeout=60, stdin_data: bytes | None = None) -> subprocess.CompletedProcess:
-        # Files, not pipes, for the output: conmon may outlive podman and keep them open.
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            process = subprocess.run(self.command(*args), env=self.env, timeout=timeout, stdout=out, stderr=err,
-                                     input=stdin_data, stdin=None if stdin_data is not None else subprocess.DEVNULL)
-            out.seek(0)
-            err.seek(0)
-            result = subprocess.CompletedProcess(process.args, process.returncode,
-                                                 out.read().decode(errors="replace"),
-                                                 err.read().decode(errors="replace"))
+        # conmon may outlive podman and keep its output open: files, not pipes
+        result = run_to_files(self.command(*args), timeout, env=self.env, input=stdin_data,
+                              stdin=None if stdin_data is not None else subprocess.DEVNULL)
         if check and result.returncode != 0:
             raise AssertionError(f"podman {' '.join(args)} failed ({result.returncode}): {result.stderr}")
         return result
