@@ -107,3 +107,14 @@ def test_program_not_found_fails_create_with_a_clear_error(runtime, make_bundle)
     import glob
 
     assert glob.glob("/sys/fs/cgroup/*/hakobune/c1") == []
+
+
+def test_an_apparmor_profile_without_apparmor_is_a_warning(runtime, make_bundle):
+    import os
+
+    if os.path.exists("/sys/kernel/security/apparmor"):
+        pytest.skip("AppArmor is enabled here")
+    bundle = make_bundle(["true"])
+    bundle.config["process"]["apparmorProfile"] = "docker-default"
+    result = runtime.run_bundle(bundle)
+    assert "apparmorProfile 'docker-default' ignored: AppArmor is not enabled" in result.stderr
