@@ -26,6 +26,12 @@ class InvalidArgument(HakobuneError):
     http_status = 400
 
 
+class Unauthorized(HakobuneError):
+    """The credentials were refused, or access to the object denied (a registry's 401/403)."""
+
+    http_status = 401
+
+
 class NotFound(HakobuneError):
     """The object named does not exist."""
 

@@ -114,8 +114,23 @@ def _load_command():
                           Flag.string_slice("platform", "", "Load only the given platform(s)")])
 
 
+def _pull_command(use: str):
+    from hakobune.cli.args import Command, Flag, exact_args
+
+    return Command(use, "Download an image from a registry", args=exact_args(1), run="hakobune.cli.registry:pull",
+                   flags=[Flag.string("platform", "", "Set platform if server is multi-platform capable"),
+                          Flag.bool("quiet", "q", "Suppress verbose output")])
+
+
+def _push_command(use: str):
+    from hakobune.cli.args import Command, Flag, exact_args
+
+    return Command(use, "Upload an image to a registry", args=exact_args(1), run="hakobune.cli.registry:push",
+                   flags=[Flag.bool("quiet", "q", "Suppress verbose output")])
+
+
 def build_root():
-    from hakobune.cli.args import Command, Flag, make_root, min_args, no_args
+    from hakobune.cli.args import Command, Flag, make_root, max_args, min_args, no_args
 
     root = make_root()
 
@@ -135,6 +150,8 @@ def build_root():
                       flags=[Flag.bool("all", "a", "Remove all unused images, not just dangling ones"),
                              Flag.filter("filter", "", 'Provide filter values (e.g. "until=<timestamp>")'),
                              Flag.bool("force", "f", "Do not prompt for confirmation")]))
+    image.add(_pull_command("pull [OPTIONS] NAME[:TAG|@DIGEST]"))
+    image.add(_push_command("push [OPTIONS] NAME[:TAG]"))
     image.add(_rmi_command("rm [OPTIONS] IMAGE [IMAGE...]", aliases=("remove",)))
     image.add(_save_command())
     image.add(_tag_command())
@@ -148,11 +165,24 @@ def build_root():
                             Flag.bool("size", "s", "Display total file sizes if the type is container"),
                             Flag.string("type", "", "Only inspect objects of the given type")]))
     root.add(_load_command())
+    root.add(Command("login [OPTIONS] [SERVER]", "Authenticate to a registry.\nDefaults to Docker Hub if no server "
+                     "is specified.", args=max_args(1), run="hakobune.cli.registry:login",
+                     flags=[Flag.string("password", "p", "Password or Personal Access Token (PAT)"),
+                            Flag.bool("password-stdin", "", "Take the Password or Personal Access Token (PAT) "
+                                      "from stdin"),
+                            Flag.string("username", "u", "Username")]))
+    root.add(Command("logout [SERVER]", "Log out from a registry.\nIf no server is specified, the default is "
+                     "defined by the daemon.", args=max_args(1), run="hakobune.cli.registry:logout"))
+    root.add(_pull_command("pull [OPTIONS] NAME[:TAG|@DIGEST]"))
+    root.add(_push_command("push [OPTIONS] NAME[:TAG]"))
     root.add(_rmi_command("rmi [OPTIONS] IMAGE [IMAGE...]"))
     root.add(_save_command())
     root.add(_tag_command())
 
     system = root.add(Command("system", "Manage Docker"))
+    system.add(Command("check", "Verify the image store: every blob against its digest, every image's "
+                       "config and layers present (removes what interrupted operations left)", args=no_args,
+                       run="hakobune.cli.registry:check"))
     system.add(Command("df [OPTIONS]", "Show docker disk usage", args=no_args, run="hakobune.cli.system:df",
                        flags=[Flag.string("format", "", FORMAT_HELP),
                               Flag.bool("verbose", "v", "Show detailed information on space usage")]))
@@ -177,13 +207,15 @@ def _error_table():
     the daemon's answers."""
     from hakobune.cli.args import UsageError
     from hakobune.cli.template import TemplateError
-    from hakobune.errors import AlreadyExists, Conflict, HakobuneError, InvalidArgument, NotFound, SystemFailure
+    from hakobune.errors import (AlreadyExists, Conflict, HakobuneError, InvalidArgument, NotFound, SystemFailure,
+                                 Unauthorized)
 
     daemon = "Error response from daemon: "
     return (
         (UsageError, None, ""),
         (TemplateError, 1, ""),
         (CLIError, None, ""),
+        (Unauthorized, 1, daemon),
         (NotFound, 1, daemon),
         (InvalidArgument, 1, daemon),
         (AlreadyExists, 1, daemon),

@@ -16,7 +16,7 @@ values (``{"label": ["a=1", "b"]}``), as the API's ``filters`` parameter.
 
 from __future__ import annotations
 
-from hakobune.errors import InvalidArgument, NotFound
+from hakobune.errors import HakobuneError, InvalidArgument, NotFound
 
 IMAGE_LIST_FILTERS = ("before", "dangling", "label", "reference", "since")
 IMAGE_PRUNE_FILTERS = ("dangling", "label", "label!", "until")
@@ -183,6 +183,141 @@ class Engine:
             messages.extend(loaded.messages())
         return messages
 
+    # --- registries --------------------------------------------------------------
+
+    def pull(self, reference: str, platform: str | None = None, progress=None) -> str:
+        """POST /images/create?fromImage=: pull `reference` (``:latest`` when
+        untagged); returns the image id.  `progress(status, id)` hears docker's
+        messages: "latest: Pulling from library/busybox", per layer ("Pulling fs
+        layer", "Already exists", "Download complete", "Pull complete"), then
+        "Digest: …" and "Status: …"."""
+        from hakobune.image import registry
+        from hakobune.oci.reference import parse_pull_target
+
+        target = parse_pull_target(reference)
+        chosen = None
+        if platform:
+            from hakobune.oci.platform import parse_platform
+
+            chosen = parse_platform(platform)
+        store = self.image_store
+        before = None
+        if target.tag is not None or target.digest is not None:
+            try:
+                before = store.resolve(str(target)).id
+            except HakobuneError:
+                before = None
+        report = progress or (lambda status, ident=None: None)
+        own_pulling = f": Pulling from {target.familiar_name}"
+
+        def relay(status, ident=None):
+            if ident is None and status.endswith(own_pulling):
+                # docker names the repository by its path ("library/busybox")
+                status = status[:-len(own_pulling)] + f": Pulling from {target.path}"
+            elif ident is None and status.startswith("Status: Downloaded newer image for "):
+                try:
+                    now = store.resolve(str(target)).id
+                except HakobuneError:
+                    now = None
+                if before is not None and now == before:
+                    status = f"Status: Image is up to date for {target.familiar}"
+            report(status, ident)
+
+        return registry.pull(store, target, platform=chosen, progress=relay)
+
+    def push(self, reference: str, progress=None) -> str:
+        """POST /images/{name}/push: push the image `reference` names to its
+        registry; returns the manifest's digest.  Layers are named by their
+        diff id's short form, as docker's messages do ("Preparing", "Pushed",
+        "Layer already exists", "Mounted from …")."""
+        from hakobune.errors import Unauthorized
+        from hakobune.image import registry
+        from hakobune.oci.reference import parse_named
+
+        target = parse_named(reference)
+        if target.digest is not None:
+            raise InvalidArgument(f"cannot push a digest reference: {reference}")
+        if target.tag is None:
+            target = target.with_tag("latest")
+        try:
+            image = self.image_store.resolve(str(target))
+        except NotFound:
+            raise NotFound(f"An image does not exist locally with the tag: {target.familiar_name}") from None
+        report = progress or (lambda status, ident=None: None)
+        diff_ids = image.diff_ids
+        names: dict[str, str] = {}
+
+        def relay(status, ident=None):
+            if ident is not None:
+                if status in ("Preparing", "Layer already exists") and ident not in names \
+                        and len(names) < len(diff_ids):
+                    names[ident] = diff_ids[len(names)].partition(":")[2][:12]
+                ident = names.get(ident, ident)
+                if status == "Layer already exists":
+                    report("Preparing", ident)
+            report(status, ident)
+
+        try:
+            return registry.push(self.image_store, str(target), progress=relay)
+        except Unauthorized as e:
+            prefix = f"pushing {target.familiar}: "
+            message = e.message[len(prefix):] if e.message.startswith(prefix) else e.message
+            raise Unauthorized(message, e.hint) from None
+
+    def login(self, server: str | None, username: str, password: str) -> str:
+        """POST /auth: check the credentials against `server` (Docker Hub when
+        empty) and store them in the Docker config; returns the registry's
+        name as docker keys it."""
+        from hakobune.errors import Unauthorized
+        from hakobune.image import registry
+        from hakobune.image.registry.client import Client
+
+        host = registry_server(server)
+        try:
+            registry.login(host, username, password)
+        except Unauthorized:
+            base = Client(host).base
+            raise Unauthorized(f"login attempt to {base}/v2/ failed with status: 401 Unauthorized") from None
+        return host
+
+    def credentials_file(self) -> str:
+        """Where login stores credentials: the user's Docker config."""
+        from hakobune.image.registry.auth import config_path
+
+        return config_path()
+
+    def logout(self, server: str | None) -> bool:
+        """Forget the stored credentials for `server`; False if there were none."""
+        from hakobune.image import registry
+
+        return registry.logout(registry_server(server))
+
+    def system_check(self) -> list[str]:
+        """`hakobune system check`: remove what interrupted operations left
+        (temporaries, unused layers and blobs), then verify every blob against
+        its digest and that every image's config and layers are present.
+        Returns the problems found, each a sentence; empty when all is well."""
+        store = self.image_store
+        problems = []
+        store.gc_temporaries()
+        store.collect_orphans()
+        with store.locked(shared=True):
+            for blob in store.content.walk():
+                try:
+                    store.content.verify(blob.digest)
+                except HakobuneError as e:
+                    problems.append(e.message)
+            for record in store.records():
+                if not store.content.exists(record.id):
+                    problems.append(f"image {record.id}: its config blob is missing")
+                for chain_id in record.chain_ids:
+                    if not store.layers.exists(chain_id):
+                        problems.append(f"image {record.id}: layer {chain_id} is missing")
+                for digest in sorted(record.blob_digests() - {record.id}):
+                    if not store.content.exists(digest):
+                        problems.append(f"image {record.id}: blob {digest} is missing")
+        return problems
+
     # --- system ------------------------------------------------------------------
 
     def system_df(self) -> dict:
@@ -216,6 +351,19 @@ class Engine:
                 "OperatingSystem": _os_name(), "OSType": "linux", "Architecture": os.uname().machine,
                 "KernelVersion": os.uname().release, "Name": os.uname().nodename,
                 "NCPU": os.cpu_count() or 1, "ServerVersion": _version()}
+
+
+def registry_server(server: str | None) -> str:
+    """docker's registry names: Docker Hub when empty, else the host of
+    ``https://host:port/path`` or ``host:port``."""
+    server = (server or "").strip()
+    if not server or server.rstrip("/") in ("docker.io", "index.docker.io", "registry-1.docker.io",
+                                             "https://index.docker.io/v1", "https://index.docker.io"):
+        return "docker.io"
+    for scheme in ("http://", "https://"):
+        if server.startswith(scheme):
+            server = server[len(scheme):]
+    return server.partition("/")[0]
 
 
 # --- filters -------------------------------------------------------------------

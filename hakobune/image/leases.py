@@ -18,7 +18,6 @@ A lease whose process died is no longer locked: the collector removes it.
 
 import contextlib
 import os
-import secrets
 
 from hakobune.image._fsutil import make_dirs, try_lock
 
@@ -28,7 +27,7 @@ class Lease:
         """`hold_lock` is a context manager factory: the store's lock, shared."""
         self.directory = directory
         self._hold_lock = hold_lock
-        self.path = os.path.join(directory, f"{os.getpid()}-{secrets.token_hex(8)}")
+        self.path = os.path.join(directory, f"{os.getpid()}-{os.urandom(8).hex()}")
         self.names: set[str] = set()
         with hold_lock():  # created and locked before a collector can look at it
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)

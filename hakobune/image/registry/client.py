@@ -25,7 +25,7 @@ import threading
 import time
 import urllib.parse
 
-from hakobune.errors import InvalidArgument, NotFound, SystemFailure
+from hakobune.errors import InvalidArgument, NotFound, SystemFailure, Unauthorized  # noqa: F401 - re-exported
 from hakobune.image.registry.auth import Credentials, credentials_for, parse_challenges
 
 DOCKER_HUB_HOST = "registry-1.docker.io"
@@ -34,12 +34,6 @@ RETRIES = 4
 BACKOFF = 0.25
 MAX_RETRY_AFTER = 30
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
-
-
-class Unauthorized(InvalidArgument):
-    """The registry refused the credentials, or access to the repository."""
-
-    http_status = 401
 
 
 class Transient(Exception):
