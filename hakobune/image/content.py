@@ -26,7 +26,6 @@ Concurrency between hakobune processes sharing the store:
 """
 
 import os
-import tempfile
 from typing import Iterator, NamedTuple
 
 from hakobune.errors import InvalidArgument, NotFound, SystemFailure
@@ -170,6 +169,8 @@ class _Ingest:
     def __enter__(self):
         try:
             with locked(self.store_lock, shared=True):
+                import tempfile  # only writers pay for it
+
                 self.fd, self.path = tempfile.mkstemp(prefix="blob-", dir=self.directory)
                 try_lock(self.fd)
         except OSError as e:

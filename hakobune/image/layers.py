@@ -30,15 +30,16 @@ no image uses are the engine's (later).
 import contextlib
 import io
 import os
-import secrets
 import shutil
-import tempfile
+from typing import TYPE_CHECKING
 
 from hakobune.errors import Conflict, InvalidArgument, NotFound, SystemFailure
 from hakobune.image._fsutil import fsync_dir, locked, make_dirs, syncfs, try_lock
-from hakobune.image.tarlayer import AppliedLayer, apply_layer
 from hakobune.oci.digest import check_digest, split_digest
 from hakobune.oci.image_spec import chain_id_of
+
+if TYPE_CHECKING:
+    from hakobune.image.tarlayer import AppliedLayer
 
 
 class LayerStore:
@@ -93,6 +94,8 @@ class LayerStore:
     def _staging(self):
         """A locked directory in tmp/, removed unless it was published."""
         with locked(self._store_lock, shared=True):
+            import tempfile  # only unpacking pays for it
+
             path = tempfile.mkdtemp(prefix="layer-", dir=self._temporary)
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try_lock(fd)
@@ -103,12 +106,14 @@ class LayerStore:
             os.close(fd)
 
     @staticmethod
-    def _unpack(tarball, staging: str) -> AppliedLayer:
+    def _unpack(tarball, staging: str) -> "AppliedLayer":
         diff = os.path.join(staging, "diff")
         os.mkdir(diff, 0o755)
+        from hakobune.image.tarlayer import apply_layer  # the unpacker: only when a layer arrives
+
         return apply_layer(tarball, diff, for_overlay=True)
 
-    def _publish(self, staging: str, chain_id: str, parent: str | None, applied: AppliedLayer) -> None:
+    def _publish(self, staging: str, chain_id: str, parent: str | None, applied: "AppliedLayer") -> None:
         try:
             _write_text(staging, "diff_id", applied.diff_id)
             _write_text(staging, "size", str(applied.size))
@@ -182,7 +187,7 @@ class LayerStore:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             try_lock(fd)  # so that gc_temporaries leaves it to us
-            doomed = os.path.join(self._temporary, f"removing-{os.path.basename(path)}-{secrets.token_hex(4)}")
+            doomed = os.path.join(self._temporary, f"removing-{os.path.basename(path)}-{os.urandom(4).hex()}")
             os.rename(path, doomed)
             fsync_dir(self.directory)
             shutil.rmtree(doomed)
