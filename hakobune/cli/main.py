@@ -52,6 +52,16 @@ def _images_command(use: str, aliases=()):
                           Flag.bool("quiet", "q", "Only show image IDs")])
 
 
+def _ps_command(use: str, aliases=()):
+    from hakobune.cli.args import Command, Flag, no_args
+
+    return Command(use, "List containers", aliases=aliases, args=no_args, run="hakobune.cli.containers:ps",
+                   flags=[Flag.bool("all", "a", "Show all containers (default shows just running)"),
+                          Flag.string("format", "", FORMAT_HELP),
+                          Flag.bool("no-trunc", "", "Don't truncate output"),
+                          Flag.bool("quiet", "q", "Only display container IDs")])
+
+
 def _history_command():
     from hakobune.cli.args import Command, Flag, exact_args
 
@@ -129,6 +139,47 @@ def _push_command(use: str):
                    flags=[Flag.bool("quiet", "q", "Suppress verbose output")])
 
 
+def _run_flags(run: bool):
+    from hakobune.cli.args import Flag, kinds
+
+    flags = [Flag.list("env", "e", "Set environment variables", convert=kinds.validate_env),
+             Flag.string("entrypoint", "", "Overwrite the default ENTRYPOINT of the image"),
+             Flag.string("hostname", "h", "Container host name"),
+             Flag.bool("interactive", "i", "Keep STDIN open even if not attached"),
+             Flag.string("name", "", "Assign a name to the container"),
+             Flag.bool("rm", "", "Automatically remove the container and its associated anonymous volumes "
+                       "when it exits"),
+             Flag.bool("tty", "t", "Allocate a pseudo-TTY"),
+             Flag.string("user", "u", "Username or UID (format: <name|uid>[:<group|gid>])"),
+             Flag.string("workdir", "w", "Working directory inside the container")]
+    if run:
+        flags.append(Flag.bool("detach", "d", "Run container in background and print container ID"))
+    return flags
+
+
+def _container_commands(add):
+    """The container commands, added through `add(command)` (the root and `container` both)."""
+    from hakobune.cli.args import Command, Flag, exact_args, min_args
+
+    add(Command("run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
+                args=min_args(1), interspersed=False, run="hakobune.cli.containers:run", flags=_run_flags(True)))
+    add(Command("create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", args=min_args(1),
+                interspersed=False, run="hakobune.cli.containers:create", flags=_run_flags(False)))
+    add(Command("start [OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers",
+                args=min_args(1), run="hakobune.cli.containers:start",
+                flags=[Flag.bool("attach", "a", "Attach STDOUT/STDERR and forward signals")]))
+    add(Command("stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
+                args=min_args(1), run="hakobune.cli.containers:stop",
+                flags=[Flag.int("time", "t", "Seconds to wait before killing the container")]))
+    add(Command("rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", aliases=("remove",),
+                args=min_args(1), run="hakobune.cli.containers:rm",
+                flags=[Flag.bool("force", "f", "Force the removal of a running container (uses SIGKILL)"),
+                       Flag.bool("volumes", "v", "Remove anonymous volumes associated with the container")]))
+    add(Command("logs [OPTIONS] CONTAINER", "Fetch the logs of a container", args=exact_args(1),
+                run="hakobune.cli.containers:logs",
+                flags=[Flag.bool("follow", "f", "Follow log output")]))
+
+
 def build_root():
     from hakobune.cli.args import Command, Flag, make_root, max_args, min_args, no_args
 
@@ -155,6 +206,17 @@ def build_root():
     image.add(_rmi_command("rm [OPTIONS] IMAGE [IMAGE...]", aliases=("remove",)))
     image.add(_save_command())
     image.add(_tag_command())
+
+    container = root.add(Command("container", "Manage containers"))
+    _container_commands(container.add)
+    container.add(_ps_command("ls [OPTIONS]", aliases=("ps", "list")))
+    container.add(Command("inspect [OPTIONS] CONTAINER [CONTAINER...]",
+                          "Display detailed information on one or more containers", args=min_args(1),
+                          run="hakobune.cli.containers:container_inspect",
+                          flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP),
+                                 Flag.bool("size", "s", "Display total file sizes")]))
+    _container_commands(root.add)
+    root.add(_ps_command("ps [OPTIONS]"))
 
     root.add(_images_command("images [OPTIONS] [REPOSITORY[:TAG]]"))
     root.add(_history_command())

@@ -4,9 +4,10 @@
     engine.images(all=False, filters={"dangling": ["true"]})   # GET /images/json
     engine.remove_image("busybox:latest")                      # DELETE /images/{name}
 
-For now it holds the image operations only, delegating to hakobune.image;
-answers are the Docker Engine API's JSON shapes (dicts), errors are the
-kinds of hakobune.errors.  The image store lives under ``<root>/image``
+It holds the image operations, delegating to hakobune.image, and the
+containers' (create, start, stop, remove, list, inspect, logs), delegating
+to hakobune.engine.containers; answers are the Docker Engine API's JSON
+shapes (dicts), errors are the kinds of hakobune.errors.  The image store lives under ``<root>/image``
 (see hakobune.image.store); the engine opens it on first use, so that a
 command that needs no store never creates one.
 
@@ -27,14 +28,54 @@ class Engine:
         self.root = root
         self.runroot = runroot
         self._image_store = None
+        self._lifecycle = None
 
     @property
     def image_store(self):
         if self._image_store is None:
+            from hakobune.engine.containers import ContainerUsers
             from hakobune.image.store import ImageStore
 
-            self._image_store = ImageStore(self.root)
+            self._image_store = ImageStore(self.root, users=ContainerUsers(self.lifecycle))
         return self._image_store
+
+    # --- containers (hakobune.engine.containers) ----------------------------------
+
+    @property
+    def lifecycle(self):
+        if self._lifecycle is None:
+            from hakobune.engine.containers import Lifecycle
+
+            self._lifecycle = Lifecycle(self.root, self.runroot, lambda: self.image_store)
+        return self._lifecycle
+
+    def create_container(self, image: str, command=None, **options) -> dict:
+        """POST /containers/create: the new container's record (Id, Name, ...)."""
+        return self.lifecycle.create(image, command, **options)
+
+    def start_container(self, name: str) -> tuple[dict, bool]:
+        """POST /containers/{id}/start: (record, started now)."""
+        return self.lifecycle.start(name)
+
+    def stop_container(self, name: str, timeout: float | None = None) -> dict:
+        """POST /containers/{id}/stop."""
+        return self.lifecycle.stop(name, timeout)
+
+    def remove_container(self, name: str, force: bool = False) -> dict:
+        """DELETE /containers/{id}."""
+        return self.lifecycle.remove(name, force)
+
+    def containers(self, all: bool = False) -> list[tuple[dict, dict]]:  # noqa: A002
+        """GET /containers/json: (record, state) pairs, newest first."""
+        return self.lifecycle.list(all)
+
+    def container_inspect(self, name: str) -> dict:
+        """GET /containers/{id}/json."""
+        return self.lifecycle.inspect(name)
+
+    def container_logs(self, name: str):
+        """GET /containers/{id}/logs: the json-file log's entries."""
+        return self.lifecycle.logs(name)
 
     # --- listing and inspecting --------------------------------------------------
 
@@ -95,7 +136,16 @@ class Engine:
 
     def inspect_any(self, name: str, type: str | None = None) -> tuple[str, dict]:  # noqa: A002
         """`docker inspect`: the object `name` names, as (its type, its JSON).
-        Only images exist for now; NotFound says "No such object"."""
+        Containers and images for now; NotFound says "No such object"."""
+        if type in (None, "", "container"):
+            try:
+                return "container", self.container_inspect(name)
+            except NotFound:
+                if type == "container":
+                    raise
+            except InvalidArgument:
+                if type == "container":
+                    raise
         if type not in (None, "", "image"):
             if type in ("container", "network", "volume", "node", "service", "task", "config",
                         "secret", "plugin"):
