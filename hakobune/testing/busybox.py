@@ -3,7 +3,11 @@
     python -m hakobune.testing.busybox BUNDLE_DIR [COMMAND...]
 
 writes a bundle (rootfs + config.json with Docker's defaults) that
-`hakobune-runtime run` can start.
+`hakobune-runtime run` can start;
+
+    python -m hakobune.testing.busybox --tar | hakobune import - busybox
+
+writes the root filesystem as a tarball on standard output, for an image.
 """
 
 import json
@@ -64,8 +68,23 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
+def write_rootfs_tar(output) -> None:
+    """The busybox root filesystem as an uncompressed tarball on `output`."""
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="busybox-rootfs-") as scratch:
+        rootfs = build_rootfs(os.path.join(scratch, "rootfs"))
+        with tarfile.open(fileobj=output, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for name in sorted(os.listdir(rootfs)):
+                tar.add(os.path.join(rootfs, name), arcname=name)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        sys.exit("usage: python -m hakobune.testing.busybox BUNDLE_DIR [COMMAND...]")
-    make_bundle(sys.argv[1], sys.argv[2:] or None)
-    print(f"bundle written to {sys.argv[1]}")
+        sys.exit("usage: python -m hakobune.testing.busybox BUNDLE_DIR [COMMAND...] | --tar")
+    if sys.argv[1] == "--tar":
+        write_rootfs_tar(sys.stdout.buffer)
+    else:
+        make_bundle(sys.argv[1], sys.argv[2:] or None)
+        print(f"bundle written to {sys.argv[1]}")
