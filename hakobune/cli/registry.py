@@ -1,7 +1,8 @@
 """The registry commands: pull, push, login, logout; and `system check` (a
 hakobune extension).  Progress is printed as the docker CLI prints its
 JSON message stream when stdout is no terminal: one line per message,
-``<short id>: <status>`` for a layer's, progress bars left out."""
+``<short id>: <status>`` for a layer's, progress bars left out; on a
+terminal, a line per layer updated in place (`hakobune.cli.progress`)."""
 
 import sys
 
@@ -30,6 +31,11 @@ class _Lines:
             sys.stdout.flush()
 
 
+def _progress(quiet: bool):
+    from hakobune.cli.progress import for_stdout
+    return for_stdout(sys.stdout, quiet) or _Lines(quiet)
+
+
 def pull(inv):
     from hakobune.cli.main import CLIError
     from hakobune.errors import InvalidArgument
@@ -44,7 +50,7 @@ def pull(inv):
     quiet = inv.opts.quiet
     if named.is_name_only and not quiet:
         write("Using default tag: latest\n")
-    engine_of(inv).pull(text, platform=inv.opts.platform or None, progress=_Lines(quiet))
+    engine_of(inv).pull(text, platform=inv.opts.platform or None, progress=_progress(quiet))
     write(f"{target}\n")
     return 0
 
@@ -62,7 +68,7 @@ def push(inv):
     quiet = inv.opts.quiet
     if named.is_name_only and not quiet:
         write("Using default tag: latest\n")
-    engine_of(inv).push(text, progress=_Lines(quiet))
+    engine_of(inv).push(text, progress=_progress(quiet))
     if quiet:
         write(f"{named if not named.is_name_only else named.with_tag('latest')}\n")
     return 0

@@ -179,7 +179,8 @@ class Proxy:
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()
-            handler.wfile.write(data)
+            if handler.command != "HEAD":  # a HEAD answer has no body (the connection may be reused)
+                handler.wfile.write(data)
             return
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("authorization", "connection")}
         connection = http.client.HTTPConnection(self.upstream, timeout=60)
@@ -234,7 +235,8 @@ class Proxy:
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
-        handler.wfile.write(data)
+        if handler.command != "HEAD":  # a HEAD answer has no body (the connection may be reused)
+            handler.wfile.write(data)
         return False
 
     def _token(self, handler) -> None:

@@ -13,7 +13,11 @@
   storage behind a CDN) are followed, without the Authorization header to
   another host.
 
-Each request uses its own connection, so threads may share a Client.
+- Connections: kept alive and reused, one per host per thread (so threads
+  may share a Client); a response read to its end (or with a small body
+  left, which is drained) gives its connection back, others close it.  A
+  reused connection the server has closed meanwhile is replaced once, not
+  counted as a failure.  `close()` closes them all.
 """
 
 import base64
@@ -63,15 +67,22 @@ def insecure_hosts(extra=()) -> set[str]:
     return listed | set(extra)
 
 
-class Response:
-    """An HTTP response with its connection; close() closes both."""
+DRAIN_LIMIT = 65536
 
-    def __init__(self, connection, response, url):
+
+class Response:
+    """An HTTP response with its connection; close() closes the response and
+    gives the connection back to `release` when it can serve another
+    request (else closes it)."""
+
+    def __init__(self, connection, response, url, release=None):
         self.connection = connection
         self.raw = response
         self.status = response.status
         self.headers = response.headers
         self.url = url
+        self.release = release
+        self._closed = False
 
     def read(self, size: int = -1) -> bytes:
         try:
@@ -80,8 +91,23 @@ class Response:
             raise Transient(f"the connection broke while reading {self.url}: {e!r}") from None
 
     def close(self) -> None:
-        self.raw.close()
-        self.connection.close()
+        if self._closed:
+            return
+        self._closed = True
+        raw = self.raw
+        reusable = False
+        if self.release is not None and not raw.will_close:
+            if not raw.isclosed() and raw.length is not None and raw.length <= DRAIN_LIMIT:
+                try:
+                    raw.read()
+                except (OSError, http.client.HTTPException):
+                    pass
+            reusable = raw.isclosed()
+        raw.close()
+        if reusable:
+            self.release(self.connection)
+        else:
+            self.connection.close()
 
     def __enter__(self):
         return self
@@ -122,6 +148,8 @@ class Client:
         self._scheme_in_use: str | None = None  # "basic" or "bearer", once a challenge said so
         self._bearer: dict = {}  # realm, service
         self._tokens: dict[str, str] = {}  # scope → token
+        self._local = threading.local()  # .idle: (scheme, host, port) → connection
+        self._opened: list = []
 
     # --- credentials and tokens -----------------------------------------------
 
@@ -259,38 +287,74 @@ class Client:
     def _send(self, method: str, url: str, headers: dict, body, redirects: int = 5) -> Response:
         for _ in range(redirects + 1):
             parts = urllib.parse.urlsplit(url)
-            connection = self._connection(parts)
+            key = (parts.scheme, parts.hostname, parts.port)
             target = parts.path + (f"?{parts.query}" if parts.query else "")
-            payload = body() if callable(body) else body
-            try:
-                connection.request(method, target or "/", body=payload, headers={"User-Agent": "hakobune", **headers})
-                response = connection.getresponse()
-            except (OSError, http.client.HTTPException) as e:
-                connection.close()
-                raise Transient(f"{method} {parts.netloc}{parts.path}: {e!r}") from None
-            finally:
-                if callable(body) and hasattr(payload, "close"):
-                    payload.close()
+            connection, reused = self._connection(parts)
+            while True:
+                payload = body() if callable(body) else body
+                try:
+                    connection.request(method, target or "/", body=payload,
+                                       headers={"User-Agent": "hakobune", **headers})
+                    response = connection.getresponse()
+                except (OSError, http.client.HTTPException) as e:
+                    connection.close()
+                    if reused:  # the server closed the idle connection: try once on a new one
+                        connection, reused = self._connection(parts, fresh=True)
+                        continue
+                    raise Transient(f"{method} {parts.netloc}{parts.path}: {e!r}") from None
+                finally:
+                    if callable(body) and hasattr(payload, "close"):
+                        payload.close()
+                break
             if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
                 location = urllib.parse.urljoin(url, response.headers["Location"])
-                response.read()
-                connection.close()
+                Response(connection, response, url, lambda c, key=key: self._release(key, c)).close()
                 if urllib.parse.urlsplit(location).netloc != parts.netloc:
                     headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
                 if response.status == 303:
                     method, body = "GET", None
                 url = location
                 continue
-            return Response(connection, response, url)
+            return Response(connection, response, url, lambda c, key=key: self._release(key, c))
         raise SystemFailure(f"too many redirects from {url}")
 
-    def _connection(self, parts):
+    def _connection(self, parts, fresh: bool = False):
+        """(connection, reused): this thread's idle one to the host, else a new one."""
+        key = (parts.scheme, parts.hostname, parts.port)
+        idle = self._idle()
+        if not fresh and key in idle:
+            return idle.pop(key), True
         host, port = parts.hostname, parts.port
         if parts.scheme == "https":
-            return http.client.HTTPSConnection(host, port, timeout=TIMEOUT)
-        if parts.scheme == "http":
-            return http.client.HTTPConnection(host, port, timeout=TIMEOUT)
-        raise SystemFailure(f"unsupported URL scheme in {parts.geturl()}")
+            connection = http.client.HTTPSConnection(host, port, timeout=TIMEOUT)
+        elif parts.scheme == "http":
+            connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+        else:
+            raise SystemFailure(f"unsupported URL scheme in {parts.geturl()}")
+        with self._lock:
+            self._opened = [c for c in self._opened if c.sock is not None]
+            self._opened.append(connection)
+        return connection, False
+
+    def _idle(self) -> dict:
+        idle = getattr(self._local, "idle", None)
+        if idle is None:
+            idle = self._local.idle = {}
+        return idle
+
+    def _release(self, key, connection) -> None:
+        idle = self._idle()
+        other = idle.get(key)
+        if other is not None and other is not connection:
+            other.close()
+        idle[key] = connection
+
+    def close(self) -> None:
+        """Close every connection this client opened (idle ones of any thread)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
 
     def ping(self) -> None:
         """GET /v2/: the registry speaks the API (auth challenges are for later)."""

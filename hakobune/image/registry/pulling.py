@@ -14,6 +14,9 @@ Failures: a blob is fetched again on a broken connection or bad content
 (nothing else uses them), so the store is as it was.  A pull killed with
 SIGKILL leaves complete blobs and layers only (both stores publish by
 rename), which the next pull finds and does not fetch again.
+
+Progress: "Downloading" and "Extracting" messages carry byte counts
+(`events.Bytes`, of the blob as sent), throttled per layer.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from hakobune.errors import HakobuneError, InvalidArgument, NotFound, SystemFailure
 from hakobune.image.records import LayerBlob
 from hakobune.image.model import LayerSource
+from hakobune.image.registry.events import Meter, MeteredReader
 from hakobune.image.registry.client import Client, Transient, Unauthorized, repository_scope
 from hakobune.oci.digest import digest_bytes
 from hakobune.oci.image_spec import (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, INDEX_TYPES, OCI_INDEX, OCI_MANIFEST,
@@ -53,6 +57,8 @@ def pull(store, reference, platform=None, progress=None, insecure_registries=())
         if isinstance(e, NotFound) or f"{target.familiar}" in e.message:
             raise
         raise type(e)(f"pulling {target.familiar}: {e.message}", e.hint) from None
+    finally:
+        client.close()
 
 
 class _Pull:
@@ -158,7 +164,7 @@ class _Pull:
                         futures[layer.digest].result()
                     if not store.layers.exists(chain_id):
                         self.report("Extracting", short)
-                        self._register(layer.digest, parent, diff_id, short)
+                        self._register(layer.digest, parent, diff_id, short, layer.size)
                         self.created_layers.append(chain_id)
                         self.report("Pull complete", short)
                     blob = None
@@ -185,14 +191,16 @@ class _Pull:
         store.add_digest(digest_reference, new.id)
         return new.id
 
-    def _register(self, digest: str, parent, diff_id: str, short: str) -> None:
+    def _register(self, digest: str, parent, diff_id: str, short: str, size: int = 0) -> None:
         from hakobune.image.compression import open_uncompressed
         with self.store.content.open(digest) as blob:
-            reader, _ = open_uncompressed(blob)
+            meter = Meter(self.report, "Extracting", short, size)
+            reader, _ = open_uncompressed(MeteredReader(blob, meter))
             try:
                 self.store.layers.register(reader, parent, expected_diff_id=diff_id)
             except InvalidArgument as e:
                 raise SystemFailure(f"layer {short} of {self.target.familiar} is damaged: {e.message}") from None
+            meter.done()
 
     def _fetch(self, digest: str, size: int, short: str | None = None) -> None:
         """Store the blob `digest` unless the content store has it; verified by the store."""
@@ -202,11 +210,18 @@ class _Pull:
                 self.report("Download complete", short)
             return
         path = f"/v2/{self.target.path}/blobs/{digest}"
+        meter = Meter(self.report, "Downloading", short, size) if short else None
         for attempt in range(BLOB_ATTEMPTS):
             try:
                 with self.client.request("GET", path, scope=self.scope) as response:
-                    content.put(response, expected_digest=digest, expected_size=size)
+                    source = response
+                    if meter is not None:
+                        meter.reset()
+                        source = MeteredReader(response, meter)
+                    content.put(source, expected_digest=digest, expected_size=size)
                 self.created_blobs.append(digest)
+                if meter is not None:
+                    meter.done()
                 if short:
                     self.report("Download complete", short)
                 return
