@@ -290,21 +290,18 @@ class Engine:
         if target.tag is None:
             target = target.with_tag("latest")
         try:
-            image = self.image_store.resolve(str(target))
+            self.image_store.resolve(str(target))
         except NotFound:
             raise NotFound(f"An image does not exist locally with the tag: {target.familiar_name}") from None
         report = progress or (lambda status, ident=None: None)
-        diff_ids = image.diff_ids
-        names: dict[str, str] = {}
+        prepared: set[str] = set()
 
         def relay(status, ident=None):
-            if ident is not None:
-                if status in ("Preparing", "Layer already exists") and ident not in names \
-                        and len(names) < len(diff_ids):
-                    names[ident] = diff_ids[len(names)].partition(":")[2][:12]
-                ident = names.get(ident, ident)
-                if status == "Layer already exists":
+            # docker says "Preparing" for every layer before its outcome
+            if ident is not None and status in ("Preparing", "Layer already exists"):
+                if ident not in prepared and status != "Preparing":
                     report("Preparing", ident)
+                prepared.add(ident)
             report(status, ident)
 
         try:
