@@ -58,7 +58,7 @@ from hakobune.image.records import LayerBlob  # noqa: E402
 from hakobune.image.store import ImageStore  # noqa: E402
 from hakobune.oci.image_spec import DOCKER_LAYER  # noqa: E402
 
-REGISTRY = "/usr/bin/docker-registry"
+from hakobune.testing.registry import REGISTRY, start_registry, tail  # noqa: E402
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
 MB = 1_000_000
 
@@ -223,33 +223,11 @@ class Registry:
         self.generation += 1
         self.storage = os.path.join(self.base, "storage")
         os.mkdir(self.storage)
-        config = os.path.join(self.base, "config.yml")
-        with open(config, "w") as f:
-            f.write(f"version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\n"
-                    f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n  delete:\n    enabled: true\n"
-                    f"http:\n  addr: {self.address}\n  secret: bench-{self.generation}\n")
-        self.log_path = os.path.join(self.base, "registry.log")
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([REGISTRY, "serve", config], stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"},
-                                        start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {self.tail()}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/v2/")
-                connection.getresponse().read()
-                connection.close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"docker-registry did not start: {self.tail()}")
+        self.process, self.log_path = start_registry(self.base, self.storage, self.address,
+                                                     f"bench-{self.generation}", level="warn", new_session=True)
 
     def tail(self) -> str:
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")[-2000:]
+        return tail(self.log_path, 2000)
 
     def log_offset(self) -> int:
         return os.path.getsize(self.log_path)
@@ -273,9 +251,6 @@ class Registry:
         if self.process is not None:
             stop_process(self.process, 10)
             self.process = None
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
 
     def close(self) -> None:
         self.stop()

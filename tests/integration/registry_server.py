@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.parse
 
-REGISTRY = "/usr/bin/docker-registry"
+from hakobune.testing.registry import REGISTRY, start_registry, tail  # noqa: F401
 
 
 def free_port() -> int:
@@ -64,31 +64,11 @@ class Registry:
             with open(path, "w") as f:
                 f.write("".join(htpasswd_line(u, p) + "\n" for u, p in self.users.items()))
             auth = f"auth:\n  htpasswd:\n    realm: hakobune-test\n    path: {path}\n"
-        config = os.path.join(self.directory, "config.yml")
-        with open(config, "w") as f:
-            f.write(f"version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
-                    f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-                    f"http:\n  addr: {self.address}\n  secret: hakobune-test-secret\n{auth}")
-        self.log = open(os.path.join(self.directory, "registry.log"), "wb")
-        self.process = subprocess.Popen([REGISTRY, "serve", config], stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {self.logs()}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/v2/")
-                connection.getresponse().read()
-                connection.close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"docker-registry did not start: {self.logs()}")
+        self.process, self.log_path = start_registry(self.directory, storage, self.address,
+                                                     "hakobune-test-secret", auth)
 
     def logs(self) -> str:
-        with open(os.path.join(self.directory, "registry.log"), "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
+        return tail(self.log_path)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -98,8 +78,6 @@ class Registry:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if getattr(self, "log", None):
-            self.log.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
