@@ -78,7 +78,7 @@ def run(inv):
     except HakobuneError as e:
         raise _run_error(inv, e, 125) from None
     container_id = record["Id"]
-    offset = _log_size(engine, container_id)
+    offset = engine.log_size(container_id)
     try:
         engine.start_container(container_id)
     except HakobuneError as e:
@@ -118,7 +118,7 @@ def _pump_stdin(engine, container_id: str, resize: bool = False) -> None:
     from hakobune.errors import SystemFailure
 
     try:
-        attachment = engine.lifecycle.handle(container_id).attach(timeout=10)
+        attachment = engine.attach_container(container_id, timeout=10)
     except SystemFailure:
         return  # the container has exited already
     attachment.sock.settimeout(None)
@@ -169,17 +169,17 @@ def start(inv):
     if inv.opts.attach:
         if len(inv.args) > 1:
             raise _cli_error("you cannot start and attach multiple containers at once", 1)
-        record = engine.lifecycle.store.lookup(inv.args[0])
-        offset = _log_size(engine, record["Id"])
+        container_id = engine.container_id(inv.args[0])
+        offset = engine.log_size(container_id)
         try:
-            _, started = engine.start_container(record["Id"])
+            _, started = engine.start_container(container_id)
         except HakobuneError as e:
             from hakobune.engine.containers import start_failure_status
 
             raise _cli_error(f"{_start_error_text(e)}\n"
                              f"Error: failed to start containers: {inv.args[0]}",
                              start_failure_status(str(e))) from None
-        return _follow_to_exit(engine, record["Id"], offset if started else _log_size(engine, record["Id"]))
+        return _follow_to_exit(engine, container_id, offset if started else engine.log_size(container_id))
     failed = []
     for name in inv.args:
         try:
@@ -191,13 +191,6 @@ def start(inv):
     if failed:
         raise _cli_error(f"Error: failed to start containers: {', '.join(failed)}", 1)
     return 0
-
-
-def _log_size(engine, container_id: str) -> int:
-    try:
-        return os.path.getsize(engine.lifecycle.log_path(container_id))
-    except OSError:
-        return 0
 
 
 def _emit(entries) -> int:
@@ -212,12 +205,6 @@ def _emit(entries) -> int:
 
 def _follow_to_exit(engine, container_id: str, offset: int, remove: bool = False) -> int:
     """Relay the container's log until its monitor is done; its exit status."""
-    from hakobune.engine.containers import read_log
-    from hakobune.monitor import read_state
-
-    lifecycle = engine.lifecycle
-    path = lifecycle.log_path(container_id)
-    state_dir = lifecycle.state_dir(container_id)
     import signal
 
     # docker's sig-proxy: SIGINT and SIGTERM go to the container; the CLI
@@ -229,10 +216,10 @@ def _follow_to_exit(engine, container_id: str, offset: int, remove: bool = False
     try:
         while True:
             while pending:
-                lifecycle._runtime("kill", container_id, signal.Signals(pending.pop(0)).name[3:])
-            state = read_state(state_dir)
+                engine.signal_container(container_id, signal.Signals(pending.pop(0)).name[3:])
+            state = engine.monitor_state(container_id)
             done = not state["monitor_alive"]
-            moved = _emit(read_log(path, offset))
+            moved = _emit(engine.read_log(container_id, offset))
             if moved is not None:
                 offset = moved
                 delay = 0.005
@@ -246,16 +233,7 @@ def _follow_to_exit(engine, container_id: str, offset: int, remove: bool = False
     code = state.get("exit_code")
     if state.get("monitor_lost") or code is None:
         code = 125
-    from hakobune.errors import NotFound
-
-    try:
-        record = lifecycle.store.read(container_id)
-    except NotFound:  # removed meanwhile by another command (rm -f)
-        return code
-    if remove:
-        _quietly(engine.remove_container, container_id, True)
-    else:
-        _quietly(lifecycle.reconcile, record)
+    _quietly(engine.finish_foreground, container_id, remove)
     return code
 
 
@@ -372,18 +350,14 @@ def ps(inv):
 
 
 def logs(inv):
-    from hakobune.engine.containers import read_log
-
     engine = engine_of(inv)
-    record = engine.lifecycle.store.lookup(inv.args[0])
-    path = engine.lifecycle.log_path(record["Id"])
-    offset = _emit(read_log(path)) or 0
+    container_id = engine.container_id(inv.args[0])
+    offset = _emit(engine.read_log(container_id)) or 0
     if not inv.opts.follow:
         return 0
-    lifecycle = engine.lifecycle
     while True:
-        running = lifecycle.state(record)["Running"]
-        moved = _emit(read_log(path, offset))
+        running = engine.container_running(container_id)
+        moved = _emit(engine.read_log(container_id, offset))
         if moved is not None:
             offset = moved
         if not running:

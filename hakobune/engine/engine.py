@@ -17,6 +17,8 @@ values (``{"label": ["a=1", "b"]}``), as the API's ``filters`` parameter.
 
 from __future__ import annotations
 
+import os
+
 from hakobune.errors import HakobuneError, InvalidArgument, NotFound
 
 IMAGE_LIST_FILTERS = ("before", "dangling", "label", "reference", "since")
@@ -76,6 +78,56 @@ class Engine:
     def container_logs(self, name: str):
         """GET /containers/{id}/logs: the json-file log's entries."""
         return self.lifecycle.logs(name)
+
+    # --- following a container (run, start -a, logs -f, attach) ------------------
+
+    def container_id(self, name: str) -> str:
+        """The full id of a container given by id, unique prefix or name."""
+        return self.lifecycle.store.lookup(name)["Id"]
+
+    def log_size(self, container_id: str) -> int:
+        """Where the log ends now: output after this offset is new."""
+        try:
+            return os.path.getsize(self.lifecycle.log_path(container_id))
+        except OSError:
+            return 0
+
+    def read_log(self, container_id: str, offset: int = 0):
+        """(entry, offset after it) pairs of the json-file log from `offset`."""
+        from hakobune.engine.containers import read_log
+
+        return read_log(self.lifecycle.log_path(container_id), offset)
+
+    def container_running(self, container_id: str) -> bool:
+        return self.lifecycle.state(self.lifecycle.store.read(container_id))["Running"]
+
+    def monitor_state(self, container_id: str) -> dict:
+        """The monitor's view: monitor_alive, monitor_lost, exit_code."""
+        from hakobune.monitor import read_state
+
+        return read_state(self.lifecycle.state_dir(container_id))
+
+    def signal_container(self, container_id: str, signal_name: str) -> None:
+        """Send a signal (a name without SIG) to the container's process."""
+        self.lifecycle._runtime("kill", container_id, signal_name)
+
+    def attach_container(self, container_id: str, timeout: float = 10):
+        """The monitor's attach stream (stdin in, output frames out)."""
+        return self.lifecycle.handle(container_id).attach(timeout=timeout)
+
+    def finish_foreground(self, container_id: str, remove: bool) -> None:
+        """After a foreground run: remove the container (--rm) or record its
+        exit and unmount its rootfs; nothing if another command removed it."""
+        from hakobune.errors import NotFound
+
+        try:
+            record = self.lifecycle.store.read(container_id)
+        except NotFound:
+            return
+        if remove:
+            self.remove_container(container_id, True)
+        else:
+            self.lifecycle.reconcile(record)
 
     # --- listing and inspecting --------------------------------------------------
 
