@@ -149,6 +149,8 @@ def test_run_rm_removes_the_container(hk):
     assert (proc.returncode, proc.stdout) == (4, "bye\n")
     assert hk.ok("ps", "-aq") == ""
     assert glob.glob(os.path.join(hk.root, "containers", "*", "config.json")) == []
+    # not even the shared /hakobune parent cgroup stays once no container needs it
+    assert glob.glob("/sys/fs/cgroup/*/hakobune") + glob.glob("/sys/fs/cgroup/hakobune") == []
 
 
 def test_detached_rm_is_removed_once_exited(hk):

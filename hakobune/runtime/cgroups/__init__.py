@@ -29,8 +29,8 @@ def open_manager(cgroups_path: str | None, container_id: str, mountinfo_root: st
     """The manager for a container's cgroup, per OCI `linux.cgroupsPath`.
 
     Absolute paths start at each hierarchy's root; relative ones at our own
-    cgroup (/proc/self/cgroup); None means "/hakobune/<container_id>", whose
-    shared parent destroy() removes once empty; "slice:prefix:name" is the
+    cgroup (/proc/self/cgroup); None means "/hakobune/<container_id>"; the shared
+    "/hakobune" parent is removed by destroy() once empty; "slice:prefix:name" is the
     systemd form.  `mountinfo_root` is the directory taken as "/" when
     reading /proc/self/{mountinfo,cgroup} and the mount points they name
     (tests point it at a fake tree).
@@ -38,7 +38,9 @@ def open_manager(cgroups_path: str | None, container_id: str, mountinfo_root: st
     layout = detect_layout(_read(mountinfo_root, "proc/self/mountinfo"))
     path = container_path(cgroups_path, container_id)
     own = {} if path.startswith("/") else parse_proc_cgroup(_read(mountinfo_root, "proc/self/cgroup"))
-    removable = 0 if cgroups_path else 1
+    # the shared "/hakobune" parent (the default, and the engine's choice) goes
+    # once its last container's cgroup does; a parent the caller named stays
+    removable = 1 if path.startswith("/hakobune/") and path.count("/") == 2 else 0
     if layout["mode"] == "unified":
         in_hierarchy = path_in_hierarchy(path, own.get(UNIFIED, "/"), layout["unified_root"])
         return V2Manager(_under(mountinfo_root, layout["unified"]), in_hierarchy,
