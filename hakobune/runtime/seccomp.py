@@ -21,12 +21,12 @@ runc's rules kept here, so that a profile means the same under both runtimes:
 SCMP_ACT_NOTIFY (a seccomp agent behind listenerPath) is not supported.
 """
 
-import ctypes
 import os
 import struct
 
 import seccomp
 
+from hakobune import _sys as S
 from hakobune.errors import InvalidArgument, SystemFailure
 
 FIELD = "linux.seccomp"
@@ -92,8 +92,6 @@ _FLAGS = {
 _FILTER_FLAG_TSYNC = 1
 _FILTER_FLAG_LOG = 2
 _FILTER_FLAG_SPEC_ALLOW = 4
-_SECCOMP_SET_MODE_FILTER = 1
-_PR_SET_NO_NEW_PRIVS = 38
 
 
 class RuncStyleFilter(seccomp.SyscallFilter):
@@ -406,31 +404,17 @@ def _kernel_flags(syscall_filter) -> int:
     return flags
 
 
-def _libc():
-    return ctypes, ctypes.CDLL(None, use_errno=True)
-
-
 def _prctl_no_new_privs() -> None:
-    ctypes, libc = _libc()
-    if libc.prctl(_PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)):
-        errno = ctypes.get_errno()
-        raise SystemFailure(f"seccomp: prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(errno)}")
+    try:
+        S.prctl(S.PR_SET_NO_NEW_PRIVS, 1)
+    except OSError as e:
+        raise SystemFailure(f"seccomp: prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(e.errno)}") from None
 
 
 def _seccomp_set_mode_filter(flags: int, program: bytes) -> None:
     """seccomp(SECCOMP_SET_MODE_FILTER, flags, program), the kernel call itself."""
-    ctypes, libc = _libc()
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-    instructions = ctypes.create_string_buffer(program, len(program))
-    fprog = SockFprog(len(program) // 8, ctypes.cast(instructions, ctypes.c_void_p))
-    number = seccomp.resolve_syscall(seccomp.Arch.NATIVE, "seccomp")
-    libc.syscall.restype = ctypes.c_long
-    result = libc.syscall(ctypes.c_long(number), ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
-                          ctypes.c_uint(flags), ctypes.byref(fprog))
-    if result < 0:
-        errno = ctypes.get_errno()
-        raise SystemFailure(f"seccomp: loading the filter ({len(program) // 8} instructions): {os.strerror(errno)}",
-                            hint="loading needs no_new_privs or CAP_SYS_ADMIN" if errno == 13 else None)
+    try:
+        S.seccomp_set_mode_filter(flags, program)
+    except OSError as e:
+        raise SystemFailure(f"seccomp: loading the filter ({len(program) // 8} instructions): {os.strerror(e.errno)}",
+                            hint="loading needs no_new_privs or CAP_SYS_ADMIN" if e.errno == 13 else None) from None
