@@ -249,30 +249,25 @@ def _quietly(function, *args):
 # --- stop, rm -------------------------------------------------------------------------
 
 def stop(inv):
-    from hakobune.errors import HakobuneError
-
     engine = engine_of(inv)
     timeout = inv.opts.time if inv.opts.changed("time") else None
-    errors = []
-    for name in inv.args:
-        try:
-            engine.stop_container(name, timeout)
-            write(name + "\n")
-        except HakobuneError as e:
-            errors.append(f"Error response from daemon: {e}")
-    if errors:
-        raise _cli_error("\n".join(errors), 1)
-    return 0
+    return _each_container(inv.args, lambda name: engine.stop_container(name, timeout))
 
 
 def rm(inv):
+    engine = engine_of(inv)
+    return _each_container(inv.args, lambda name: engine.remove_container(name, force=inv.opts.force))
+
+
+def _each_container(names, action) -> int:
+    """Act on each named container, printing its name, as docker does; the
+    failures are reported together at the end."""
     from hakobune.errors import HakobuneError
 
-    engine = engine_of(inv)
     errors = []
-    for name in inv.args:
+    for name in names:
         try:
-            engine.remove_container(name, force=inv.opts.force)
+            action(name)
             write(name + "\n")
         except HakobuneError as e:
             errors.append(f"Error response from daemon: {e}")
@@ -284,16 +279,16 @@ def rm(inv):
 # --- ps, logs, inspect -----------------------------------------------------------------
 
 def status_text(state: dict) -> str:
-    from hakobune.engine.containers import _unix_of
+    from hakobune.engine.containers import unix_time_of
 
     now = time.time()
     status = state["Status"]
     if status == "running":
-        return "Up " + human_duration(now - _unix_of(state["StartedAt"]))
+        return "Up " + human_duration(now - unix_time_of(state["StartedAt"]))
     if status == "restarting":
-        return f"Restarting ({state['ExitCode']}) {human_duration(now - _unix_of(state['FinishedAt']))} ago"
+        return f"Restarting ({state['ExitCode']}) {human_duration(now - unix_time_of(state['FinishedAt']))} ago"
     if status == "exited":
-        finished = _unix_of(state["FinishedAt"])
+        finished = unix_time_of(state["FinishedAt"])
         if not finished:
             return f"Exited ({state['ExitCode']})"
         return f"Exited ({state['ExitCode']}) {human_duration(now - finished)} ago"
@@ -302,12 +297,12 @@ def status_text(state: dict) -> str:
 
 def _ps_row(record: dict, state: dict, trunc: bool) -> dict:
     from hakobune.cli.images import go_time_string
-    from hakobune.engine.containers import _unix_of
+    from hakobune.engine.containers import unix_time_of
 
     command = " ".join([record["Path"], *record["Args"]])
     if trunc:
         command = ellipsis(command, 20)
-    created = _unix_of(record["Created"])
+    created = unix_time_of(record["Created"])
     image = record["Config"].get("Image") or record["Image"]
     if trunc and image.startswith("sha256:"):
         image = image[7:19]

@@ -199,7 +199,7 @@ def _rfc3339(seconds: float | None) -> str:
     return rfc3339nano(int(seconds * 1e9))
 
 
-def _unix_of(text: str) -> float:
+def unix_time_of(text: str) -> float:
     """An RFC 3339 UTC time as written by rfc3339nano, in Unix seconds."""
     import calendar
     import time as _time
