@@ -178,6 +178,16 @@ def _container_commands(add):
     add(Command("logs [OPTIONS] CONTAINER", "Fetch the logs of a container", args=exact_args(1),
                 run="hakobune.cli.containers:logs",
                 flags=[Flag.bool("follow", "f", "Follow log output")]))
+    _process_commands(add)
+    _filesystem_commands(add)
+
+
+def _process_commands(add):
+    """exec, top, stats: the container's processes (hakobune.cli.processes)."""
+
+
+def _filesystem_commands(add):
+    """diff, commit, cp, export: the container's filesystem (hakobune.cli.filesystem)."""
 
 
 def build_root():
