@@ -251,6 +251,9 @@ def build_root():
     root.add(_save_command())
     root.add(_tag_command())
 
+    _volume_commands(root)
+    _network_commands(root)
+
     system = root.add(Command("system", "Manage Docker"))
     system.add(Command("check", "Verify the image store: every blob against its digest, every image's "
                        "config and layers present (removes what interrupted operations left)", args=no_args,
@@ -268,6 +271,14 @@ def build_root():
                      run="hakobune.cli.system:version",
                      flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
     return root
+
+
+def _volume_commands(root):
+    """volume create|ls|inspect|rm|prune (hakobune.cli.volumes)."""
+
+
+def _network_commands(root):
+    """network create|ls|inspect|connect|disconnect|rm|prune (hakobune.cli.networks)."""
 
 
 # --- errors: the one table ------------------------------------------------------------

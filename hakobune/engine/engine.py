@@ -19,13 +19,20 @@ from __future__ import annotations
 
 import os
 
+from hakobune.engine.filesystem import FilesystemOperations
+from hakobune.engine.networks import NetworkOperations
+from hakobune.engine.processes import ProcessOperations
+from hakobune.engine.volumes import VolumeOperations
 from hakobune.errors import HakobuneError, InvalidArgument, NotFound
 
 IMAGE_LIST_FILTERS = ("before", "dangling", "label", "reference", "since")
 IMAGE_PRUNE_FILTERS = ("dangling", "label", "label!", "until")
 
 
-class Engine:
+class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkOperations):
+    """The facade; the parts for processes, filesystems, volumes and networks are mixed in from
+    their own modules."""
+
     def __init__(self, root: str, runroot: str):
         self.root = root
         self.runroot = runroot
