@@ -53,15 +53,11 @@ def _start_error_text(error) -> str:
     return f"Error response from daemon: {message}"
 
 
-def _create(inv, attach: bool):
-    o = inv.opts
-    image, command = inv.args[0], list(inv.args[1:])
-    return engine_of(inv).create_container(
-        image, command or None, name=o.name or None, env=list(o.env or []),
-        workdir=o.workdir or None, user=o.user if o.user else None,
-        entrypoint=o.entrypoint if inv.opts.changed("entrypoint") else None,
-        hostname=o.hostname or None, auto_remove=getattr(o, "rm", False), attach=attach,
-        open_stdin=o.interactive, tty=o.tty)
+def _create(inv, detach: bool):
+    from hakobune.cli.runopts import body_of
+
+    body = body_of(inv.opts, inv.args[0], list(inv.args[1:]), detach=detach)
+    return engine_of(inv).create_container(body, name=inv.opts.name or None)
 
 
 # --- run, create, start --------------------------------------------------------------
@@ -74,7 +70,7 @@ def run(inv):
     detach = o.detach
     engine = engine_of(inv)
     try:
-        record = _create(inv, attach=not detach)
+        record = _create(inv, detach=detach)
     except HakobuneError as e:
         raise _run_error(inv, e, 125) from None
     container_id = record["Id"]
@@ -155,7 +151,7 @@ def create(inv):
     from hakobune.errors import HakobuneError
 
     try:
-        record = _create(inv, attach=False)
+        record = _create(inv, detach=False)
     except HakobuneError as e:
         raise _run_error(inv, e, 125) from None
     write(record["Id"] + "\n")

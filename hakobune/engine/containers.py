@@ -274,56 +274,38 @@ class Lifecycle:
             os.close(fd)
 
     # --- create --------------------------------------------------------------------------
-    def create(self, image_ref: str, command: list[str] | None = None, *, name: str | None = None,
-               env: list[str] = (), workdir: str | None = None, user: str | None = None,
-               entrypoint: str | None = None, hostname: str | None = None, auto_remove: bool = False,
-               tty: bool = False, open_stdin: bool = False, attach: bool = False) -> dict:
-        from hakobune.engine import specgen
+    def create(self, body: dict, name: str | None = None) -> dict:
+        """POST /containers/create: `body` is Docker's create body (Config
+        fields, HostConfig, NetworkingConfig); returns the new record."""
+        from hakobune.engine import create as C, specgen
         from hakobune.monitor.spec import rfc3339nano
         import time
 
+        image_ref = body.get("Image") or ""
+        if not image_ref:
+            raise InvalidArgument("no image specified")
         image = self._image_store_of().resolve(image_ref)
-        run_config = image.config.config
-        if entrypoint is not None:
-            image_entrypoint = [entrypoint] if entrypoint else None
-            cmd = list(command) if command else None
-        else:
-            image_entrypoint = list(run_config.entrypoint) if run_config.entrypoint else None
-            cmd = list(command) if command else (list(run_config.cmd) if run_config.cmd else None)
-        args = specgen.command_of(image_entrypoint, cmd)
+        config = C.container_config(body, image.config.config, image_ref)
+        host_config = C.host_config(body)
+        args = specgen.command_of(config["Entrypoint"], config["Cmd"])
         if not args:
             raise InvalidArgument("no command specified")
-        if workdir is not None and workdir and not workdir.startswith("/"):
-            raise InvalidArgument(f"the working directory '{workdir}' is invalid, it needs to be an absolute path")
-        if hostname:
-            check_hostname(hostname)
+        if config["Hostname"]:
+            check_hostname(config["Hostname"])
         record = {
             "Created": rfc3339nano(time.time_ns()),
             "Path": args[0], "Args": args[1:],
             "Image": image.id, "ImageChainId": image.top_chain_id,
-            "Config": {
-                "Hostname": hostname or "", "Domainname": "", "User": user if user is not None else run_config.user,
-                "AttachStdin": bool(open_stdin and attach), "AttachStdout": attach, "AttachStderr": attach,
-                "Tty": tty, "OpenStdin": open_stdin, "StdinOnce": bool(open_stdin and attach),
-                "Env": None, "Cmd": cmd, "Image": image_ref,
-                "Volumes": {v: {} for v in run_config.volumes} or None,
-                "WorkingDir": workdir or run_config.working_dir or "",
-                "Entrypoint": image_entrypoint, "OnBuild": None, "Labels": dict(run_config.labels),
-            },
-            "HostConfig": {
-                "AutoRemove": auto_remove, "NetworkMode": "none",
-                "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
-                "LogConfig": {"Type": "json-file", "Config": {}},
-                "Binds": None, "Privileged": False, "ReadonlyRootfs": False, "Runtime": "hakobune-runtime",
-            },
+            "Config": config, "HostConfig": host_config,
+            "NetworkingConfig": body.get("NetworkingConfig") or {},
             "Driver": "overlay", "Platform": "linux",
         }
+        image_env = list(image.config.config.env)
         record = self.store.add(record, name)
         container_id = record["Id"]
-        config = record["Config"]
         if not config["Hostname"]:
             config["Hostname"] = container_id[:12]
-        config["Env"] = specgen.container_env(list(run_config.env), _expand_env(env), config["Hostname"])
+        config["Env"] = specgen.container_env(image_env, config["Env"], config["Hostname"])
         from hakobune.engine import rootfs
 
         try:
@@ -594,17 +576,6 @@ def start_failure_status(message: str) -> int:
 def check_hostname(hostname: str) -> None:
     if len(hostname) > 253 or not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", hostname):
         raise InvalidArgument(f"invalid hostname format: {hostname}")
-
-
-def _expand_env(entries) -> list[str]:
-    """`-e NAME` takes NAME's value from the caller's environment (dropped if unset)."""
-    out = []
-    for entry in entries or ():
-        if "=" in entry:
-            out.append(entry)
-        elif entry in os.environ:
-            out.append(f"{entry}={os.environ[entry]}")
-    return out
 
 
 def _alive(pid: int) -> bool:

@@ -58,9 +58,11 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
             self._lifecycle = Lifecycle(self.root, self.runroot, lambda: self.image_store)
         return self._lifecycle
 
-    def create_container(self, image: str, command=None, **options) -> dict:
-        """POST /containers/create: the new container's record (Id, Name, ...)."""
-        return self.lifecycle.create(image, command, **options)
+    def create_container(self, body: dict, name: str | None = None) -> dict:
+        """POST /containers/create: `body` is Docker's create body (Image,
+        Cmd, Env, ..., HostConfig, NetworkingConfig); the new container's
+        record (Id, Name, ...)."""
+        return self.lifecycle.create(body, name)
 
     def start_container(self, name: str) -> tuple[dict, bool]:
         """POST /containers/{id}/start: (record, started now)."""

@@ -146,7 +146,7 @@ def run_config_to_dict(config: RunConfig, base: dict | None = None) -> dict:
                 "Volumes": {path: {} for path in config.volumes} or None,
                 "StopSignal": config.stop_signal or None, "StopTimeout": config.stop_timeout,
                 "Shell": config.shell, "ArgsEscaped": config.args_escaped or None,
-                "Healthcheck": _healthcheck_to_dict(config.healthcheck) if config.healthcheck else None}
+                "Healthcheck": healthcheck_to_dict(config.healthcheck) if config.healthcheck else None}
     for key, value in optional.items():
         if value is None:
             doc.pop(key, None)
@@ -169,7 +169,7 @@ def _healthcheck(doc, where: str) -> Healthcheck | None:
                        durations["StartPeriod"], durations["StartInterval"], durations["Retries"])
 
 
-def _healthcheck_to_dict(check: Healthcheck) -> dict:
+def healthcheck_to_dict(check: Healthcheck) -> dict:
     doc = {"Test": list(check.test)}
     for key, value in (("Interval", check.interval), ("Timeout", check.timeout),
                        ("StartPeriod", check.start_period), ("StartInterval", check.start_interval),
