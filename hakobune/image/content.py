@@ -69,14 +69,19 @@ class ContentStore:
             stored = self._stat(expected_digest)
             if stored is not None and expected_size in (None, stored.st_size):
                 return Blob(expected_digest, stored.st_size)
-        algorithm = split_digest(expected_digest)[0] if expected_digest else CANONICAL
-        with _Ingest(self._ingest_dir, self._lock_path) as (fd, temp):
-            hasher = new_hasher(algorithm)
-            size = _copy(source, fd, hasher, expected_size)
-            digest = digest_of(hasher)
-            _check_expected(digest, size, expected_digest, expected_size)
-            self._commit(fd, temp, digest)
-        return Blob(digest, size)
+        with self.writer(expected_digest, expected_size) as writer:
+            for chunk in _chunks(source):
+                writer.write(chunk)
+            return writer.commit()
+
+    def writer(self, expected_digest: str | None = None, expected_size: int | None = None) -> "BlobWriter":
+        """A blob written chunk by chunk (`write`), stored by `commit`, which
+        checks the expected digest and size; a writer left without commit
+        (an error, a kill) leaves only a temporary that is removed.  Use it
+        as a context manager."""
+        if expected_digest is not None:
+            check_digest(expected_digest, "expected digest")
+        return BlobWriter(self, expected_digest, expected_size)
 
     def _commit(self, fd: int, temp: str, digest: str) -> None:
         final = self.path(digest)
@@ -159,46 +164,56 @@ class ContentStore:
         return NotFound(f"blob {digest} is not in the content store")
 
 
-class _Ingest:
-    """A locked temporary file in ingest/, removed unless it was renamed away."""
+class BlobWriter:
+    """See ContentStore.writer.  Its temporary file in ingest/ (same file
+    system) is flock'd for the writer's whole life, and created under the
+    store lock held shared, so `gc_temporaries` never removes a live one."""
 
-    def __init__(self, directory: str, store_lock: str):
-        self.directory = directory
-        self.store_lock = store_lock
+    def __init__(self, store: ContentStore, expected_digest: str | None, expected_size: int | None):
+        self.store = store
+        self.expected_digest = expected_digest
+        self.expected_size = expected_size
+        self.hasher = new_hasher(split_digest(expected_digest)[0] if expected_digest else CANONICAL)
+        self.size = 0
+        self.blob = None
 
-    def __enter__(self):
+    def __enter__(self) -> "BlobWriter":
+        directory = self.store._ingest_dir
         try:
-            with locked(self.store_lock, shared=True):
+            with locked(self.store._lock_path, shared=True):
                 import tempfile  # only writers pay for it
 
-                self.fd, self.path = tempfile.mkstemp(prefix="blob-", dir=self.directory)
+                self.fd, self.temp = tempfile.mkstemp(prefix="blob-", dir=directory)
                 try_lock(self.fd)
         except OSError as e:
-            raise SystemFailure(f"cannot start storing a blob in {self.directory}: {e.strerror}") from None
-        return self.fd, self.path
+            raise SystemFailure(f"cannot start storing a blob in {directory}: {e.strerror}") from None
+        return self
 
     def __exit__(self, kind, value, traceback):
-        if kind is not None:
+        if self.blob is None:  # not committed: an error, or abandoned
             try:
-                os.unlink(self.path)
+                os.unlink(self.temp)
             except FileNotFoundError:
                 pass
         os.close(self.fd)
         return False
 
-
-def _copy(source, fd: int, hasher, expected_size: int | None) -> int:
-    size = 0
-    for chunk in _chunks(source):
-        size += len(chunk)
-        if expected_size is not None and size > expected_size:
-            raise InvalidArgument(f"blob is larger than the expected {expected_size} bytes")
-        hasher.update(chunk)
+    def write(self, chunk) -> None:
+        self.size += len(chunk)
+        if self.expected_size is not None and self.size > self.expected_size:
+            raise InvalidArgument(f"blob is larger than the expected {self.expected_size} bytes")
+        self.hasher.update(chunk)
         try:
-            write_all(fd, chunk)
+            write_all(self.fd, chunk)
         except OSError as e:
             raise SystemFailure(f"cannot write a blob: {e.strerror}") from None
-    return size
+
+    def commit(self) -> Blob:
+        digest = digest_of(self.hasher)
+        _check_expected(digest, self.size, self.expected_digest, self.expected_size)
+        self.store._commit(self.fd, self.temp, digest)
+        self.blob = Blob(digest, self.size)
+        return self.blob
 
 
 def _chunks(source) -> Iterator:

@@ -74,12 +74,36 @@ class LayerStore:
         with locked(self._lock_path(chain_id)):
             if not self.exists(chain_id):
                 with self._staging() as staging:
-                    applied = self._unpack(tarball, staging)
-                    if applied.diff_id != expected_diff_id:
-                        raise InvalidArgument(f"layer content does not match its diff id: expected "
-                                              f"{expected_diff_id}, got {applied.diff_id}")
+                    applied = self._unpack_checked(tarball, staging, expected_diff_id)
                     self._publish(staging, chain_id, parent, applied)
         return chain_id
+
+    @contextlib.contextmanager
+    def staged(self, tarball, expected_diff_id: str):
+        """Unpack a layer tarball whose diff id is known, before its parent
+        is stored (a pull unpacks layers as they download, in parallel);
+        yields `publish(parent)`, which stores it on `parent` once the
+        caller has checked what it must (the blob's digest, the parent's
+        presence).  Discarded unless published."""
+        _check_sha256(expected_diff_id, "expected diff id")
+        with self._staging() as staging:
+            applied = self._unpack_checked(tarball, staging, expected_diff_id)
+
+            def publish(parent: str | None) -> str:
+                chain_id = chain_id_of(parent, expected_diff_id)
+                with locked(self._lock_path(chain_id)):
+                    if not self.exists(chain_id):
+                        self._publish(staging, chain_id, parent, applied)
+                return chain_id
+
+            yield publish
+
+    def _unpack_checked(self, tarball, staging: str, expected_diff_id: str) -> "AppliedLayer":
+        applied = self._unpack(tarball, staging)
+        if applied.diff_id != expected_diff_id:
+            raise InvalidArgument(f"layer content does not match its diff id: expected "
+                                  f"{expected_diff_id}, got {applied.diff_id}")
+        return applied
 
     def _register_then_publish(self, tarball, parent: str | None) -> str:
         with self._staging() as staging:

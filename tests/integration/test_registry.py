@@ -372,3 +372,51 @@ def test_a_layer_without_a_stored_blob_is_packed_and_gzipped(tmp_path, plain_reg
     assert blobs[0].media_type.endswith("tar.gzip")
     other = new_store(tmp_path)
     assert registry.pull(other, f"{plain_registry.address}/packed:v1") == image_id
+
+
+def _registry_call(address: str, method: str, path: str, body: bytes = b"", headers=None):
+    import http.client
+
+    connection = http.client.HTTPConnection(address, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_a_layer_that_is_not_its_diff_id_fails_clearly_and_leaves_the_store(tmp_path, plain_registry,
+                                                                            busybox_tar):
+    """The blob matches its digest but unpacks to other content than the
+    config's diff id: the pull fails naming the layer, the store is as it was."""
+    import hashlib
+
+    address = plain_registry.address
+    push_busybox(tmp_path, address, busybox_tar, name="liar:v1")
+    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+    status, _, raw = _registry_call(address, "GET", "/v2/liar/manifests/v1", headers=accept)
+    assert status == 200
+    manifest = json.loads(raw)
+    _, _, config_raw = _registry_call(address, "GET", f"/v2/liar/blobs/{manifest['config']['digest']}")
+    config = json.loads(config_raw)
+    config["rootfs"]["diff_ids"][0] = "sha256:" + "0" * 64
+    config_bytes = json.dumps(config).encode()
+    config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
+    status, headers, _ = _registry_call(address, "POST", "/v2/liar/blobs/uploads/")
+    location = headers["Location"].replace(f"http://{address}", "")
+    separator = "&" if "?" in location else "?"
+    status, _, _ = _registry_call(address, "PUT", f"{location}{separator}digest={config_digest}", config_bytes,
+                                  {"Content-Type": "application/octet-stream"})
+    assert status == 201
+    manifest["config"].update(digest=config_digest, size=len(config_bytes))
+    status, _, _ = _registry_call(address, "PUT", "/v2/liar/manifests/v2", json.dumps(manifest).encode(),
+                                  {"Content-Type": manifest["mediaType"]})
+    assert status == 201
+    store = new_store(tmp_path)
+    before = snapshot(store.root)
+    layer_short = manifest["layers"][0]["digest"].partition(":")[2][:12]
+    with pytest.raises(SystemFailure, match=f"layer {layer_short} of .*liar:v2 is damaged: layer content does "
+                                            "not match its diff id"):
+        registry.pull(store, f"{address}/liar:v2")
+    assert snapshot(store.root) == before

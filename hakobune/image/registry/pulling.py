@@ -2,15 +2,18 @@
 entry of an index), fetch the config and the layers not yet stored, and
 commit the image with its tag and RepoDigest.
 
-Blobs go through the content store, which hashes them as they are written
-and refuses content whose digest or size differs from the descriptor's; a
-layer is unpacked from its stored blob (`LayerStore.register` with the
-config's diff id).  Up to `PARALLEL` layers download at once; registering
-follows in order, each layer as soon as it and its parent are there.  A
-lease keeps everything from the collector until the image is committed.
+Each missing layer is downloaded and unpacked in one pass: the response is
+read by the unpacker through a tee that also writes the blob
+(`ContentStore.writer`), so a layer is never read back from disk.  Nothing
+is used before it is verified: the layer stays in a staging directory
+(`LayerStore.staged`) until the whole blob matched its digest and size, the
+unpacked content its diff id, and its parent layer was stored; only then is
+it published, in order.  Up to `PARALLEL` layers move at once.  A lease
+keeps everything from the collector until the image is committed.
 
-Failures: a blob is fetched again on a broken connection or bad content
-(`BLOB_ATTEMPTS` times); a failed pull removes the layers and blobs it added
+Failures: a blob is fetched again on a broken connection or content that
+does not match its digest (`BLOB_ATTEMPTS` times); a layer whose verified
+blob does not unpack to its diff id fails the pull at once; a failed pull removes the layers and blobs it added
 (nothing else uses them), so the store is as it was.  A pull killed with
 SIGKILL leaves complete blobs and layers only (both stores publish by
 rename), which the next pull finds and does not fetch again.
@@ -148,34 +151,28 @@ class _Pull:
             chain_ids.append(parent)
         lease.hold(*chain_ids, *(layer.digest for layer in manifest.layers))
         with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="pull") as pool:
-            futures = {}
-            for layer, chain_id in zip(manifest.layers, chain_ids):
+            previous, tasks = None, []
+            for layer, diff_id, chain_id in zip(manifest.layers, config.diff_ids, chain_ids):
                 short = layer.digest.partition(":")[2][:12]
                 if store.layers.exists(chain_id):
                     self.report("Already exists", short)
-                elif layer.digest not in futures:
+                    previous = chain_id
+                else:
                     self.report("Pulling fs layer", short)
-                    futures[layer.digest] = pool.submit(self._fetch, layer.digest, layer.size, short)
+                    previous = pool.submit(self._pull_layer, layer, diff_id, short, previous)
+                    tasks.append(previous)
             try:
-                sources, parent = [], None
-                for layer, diff_id, chain_id in zip(manifest.layers, config.diff_ids, chain_ids):
-                    short = layer.digest.partition(":")[2][:12]
-                    if layer.digest in futures:
-                        futures[layer.digest].result()
-                    if not store.layers.exists(chain_id):
-                        self.report("Extracting", short)
-                        self._register(layer.digest, parent, diff_id, short, layer.size)
-                        self.created_layers.append(chain_id)
-                        self.report("Pull complete", short)
-                    blob = None
-                    if store.content.exists(layer.digest):
-                        blob = LayerBlob(layer.digest, layer.media_type, layer.size)
-                    sources.append(LayerSource(diff_id, blob))
-                    parent = chain_id
+                for task in tasks:
+                    task.result()
             except BaseException:
-                for future in futures.values():
-                    future.cancel()
+                for task in tasks:
+                    task.cancel()
                 raise
+        sources = []
+        for layer, diff_id in zip(manifest.layers, config.diff_ids):
+            blob = LayerBlob(layer.digest, layer.media_type, layer.size) \
+                if store.content.exists(layer.digest) else None
+            sources.append(LayerSource(diff_id, blob))
         manifests = []
         for digest, data in documents:
             lease.hold(digest)
@@ -191,16 +188,73 @@ class _Pull:
         store.add_digest(digest_reference, new.id)
         return new.id
 
-    def _register(self, digest: str, parent, diff_id: str, short: str, size: int = 0) -> None:
-        from hakobune.image.compression import open_uncompressed
-        with self.store.content.open(digest) as blob:
-            meter = Meter(self.report, "Extracting", short, size)
-            reader, _ = open_uncompressed(MeteredReader(blob, meter))
+    def _pull_layer(self, layer, diff_id: str, short: str, previous) -> str:
+        """Store one layer: its blob downloaded and unpacked in one pass
+        (a blob already stored is only unpacked), published once the blob
+        matched its digest and the parent layer (`previous`: a chain id,
+        None, or the parent's task) is stored.  Returns its chain id."""
+        content = self.store.content
+        if content.exists(layer.digest) and content.size(layer.digest) == layer.size:
+            self.report("Download complete", short)
+            with content.open(layer.digest) as blob:
+                return self._unpack_and_publish(blob, diff_id, short, previous)
+        path = f"/v2/{self.target.path}/blobs/{layer.digest}"
+        meter = Meter(self.report, "Downloading", short, layer.size)
+        for attempt in range(BLOB_ATTEMPTS):
             try:
-                self.store.layers.register(reader, parent, expected_diff_id=diff_id)
-            except InvalidArgument as e:
-                raise SystemFailure(f"layer {short} of {self.target.familiar} is damaged: {e.message}") from None
-            meter.done()
+                with self.client.request("GET", path, scope=self.scope) as response, \
+                        content.writer(layer.digest, layer.size) as writer:
+                    meter.reset()
+                    tee = _Tee(MeteredReader(response, meter), writer.write)
+                    return self._unpack_and_publish(tee, diff_id, short, previous, writer, meter)
+            except NotFound as e:
+                raise NotFound(f"blob {layer.digest} of {self.target.familiar} not found: {e.message}") from None
+            except (Transient, _BadBlob) as e:
+                if isinstance(e, Unauthorized):
+                    raise
+                if attempt + 1 == BLOB_ATTEMPTS:
+                    why = e.message if isinstance(e, _BadBlob) else str(e)
+                    raise SystemFailure(f"cannot fetch blob {layer.digest} of {self.target.familiar}: "
+                                        f"{why}") from None
+
+    def _unpack_and_publish(self, source, diff_id: str, short: str, previous, writer=None, meter=None) -> str:
+        from hakobune.image.compression import open_uncompressed
+
+        reader, _ = open_uncompressed(source)
+        try:
+            with self.store.layers.staged(reader, diff_id) as publish:
+                if writer is not None:
+                    try:
+                        source.drain()
+                        writer.commit()
+                    except InvalidArgument as e:
+                        raise _BadBlob(e.message) from None
+                    self.created_blobs.append(writer.blob.digest)
+                    meter.done()
+                    self.report("Download complete", short)
+                self.report("Extracting", short)
+                parent = previous.result() if hasattr(previous, "result") else previous
+                chain_id = publish(parent)
+        except _BadBlob:
+            raise
+        except InvalidArgument as e:
+            if writer is not None and writer.blob is None:
+                self._settle_blob(source, writer)  # damaged in transit? then fetched again
+            raise SystemFailure(f"layer {short} of {self.target.familiar} is damaged: {e.message}") from None
+        self.created_layers.append(chain_id)
+        self.report("Pull complete", short)
+        return chain_id
+
+    def _settle_blob(self, source, writer) -> None:
+        """After a layer failed to unpack: raise _BadBlob if its blob does not
+        match the descriptor either (fetched again); keep it if it does (the
+        layer itself is damaged, and the pull fails)."""
+        try:
+            source.drain()
+            writer.commit()
+        except InvalidArgument as e:
+            raise _BadBlob(e.message) from None
+        self.created_blobs.append(writer.blob.digest)
 
     def _fetch(self, digest: str, size: int, short: str | None = None) -> None:
         """Store the blob `digest` unless the content store has it; verified by the store."""
@@ -233,3 +287,33 @@ class _Pull:
                 if attempt + 1 == BLOB_ATTEMPTS:
                     why = e.message if isinstance(e, InvalidArgument) else str(e)
                     raise SystemFailure(f"cannot fetch blob {digest} of {self.target.familiar}: {why}") from None
+
+
+class _BadBlob(InvalidArgument):
+    """A blob that did not match its descriptor: fetched again."""
+
+
+class _Tee:
+    """Reads from `raw`, handing every chunk to `sink` as well (the blob's
+    writer): the unpacker reads the layer while it is stored."""
+
+    def __init__(self, raw, sink):
+        self.raw = raw
+        self.sink = sink
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if data:
+            self.sink(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        """What the unpacker left unread (padding after the archive's end)."""
+        while self.read(1 << 20):
+            pass
+
