@@ -128,7 +128,8 @@ def _pull_command(use: str):
     from hakobune.cli.args import Command, Flag, exact_args
 
     return Command(use, "Download an image from a registry", args=exact_args(1), run="hakobune.cli.registry:pull",
-                   flags=[Flag.string("platform", "", "Set platform if server is multi-platform capable"),
+                   flags=[Flag.bool("all-tags", "a", "Download all tagged images in the repository"),
+                          Flag.string("platform", "", "Set platform if server is multi-platform capable"),
                           Flag.bool("quiet", "q", "Suppress verbose output")])
 
 
@@ -136,7 +137,8 @@ def _push_command(use: str):
     from hakobune.cli.args import Command, Flag, exact_args
 
     return Command(use, "Upload an image to a registry", args=exact_args(1), run="hakobune.cli.registry:push",
-                   flags=[Flag.bool("quiet", "q", "Suppress verbose output")])
+                   flags=[Flag.bool("all-tags", "a", "Push all tags of an image to the repository"),
+                          Flag.bool("quiet", "q", "Suppress verbose output")])
 
 
 def _run_flags(run: bool):

@@ -48,6 +48,12 @@ def pull(inv):
     except InvalidArgument as e:
         raise CLIError(str(e), 1) from None
     quiet = inv.opts.quiet
+    if inv.opts.all_tags:
+        if not named.is_name_only:
+            raise CLIError("tag can't be used with --all-tags/-a", 1)
+        engine_of(inv).pull_all_tags(text, platform=inv.opts.platform or None, progress=_progress(quiet))
+        write(f"{named}\n")
+        return 0
     if named.is_name_only and not quiet:
         write("Using default tag: latest\n")
     engine_of(inv).pull(text, platform=inv.opts.platform or None, progress=_progress(quiet))
@@ -66,6 +72,13 @@ def push(inv):
     except InvalidArgument as e:
         raise CLIError(str(e), 1) from None
     quiet = inv.opts.quiet
+    if inv.opts.all_tags:
+        if not named.is_name_only:
+            raise CLIError("tag can't be used with --all-tags/-a", 1)
+        engine_of(inv).push_all_tags(text, progress=_progress(quiet))
+        if quiet:
+            write(f"{named}\n")
+        return 0
     if named.is_name_only and not quiet:
         write("Using default tag: latest\n")
     engine_of(inv).push(text, progress=_progress(quiet))

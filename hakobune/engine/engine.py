@@ -336,6 +336,42 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
 
         return registry.pull(store, target, platform=chosen, progress=relay)
 
+    def pull_all_tags(self, reference: str, platform: str | None = None, progress=None) -> list[str]:
+        """`docker pull --all-tags`: every tag of the repository; the image ids."""
+        from hakobune.image import registry
+        from hakobune.oci.reference import parse_named
+
+        named = parse_named(reference)
+        if not named.is_name_only:
+            raise InvalidArgument("tag can't be used with --all-tags/-a")
+        report = progress or (lambda status, ident=None: None)
+        tags = registry.list_tags(named)
+        if not tags:
+            raise NotFound(f"no tags found for {named.familiar_name}")
+        ids = []
+
+        def per_tag(status, ident=None):
+            if not (ident is None and status.startswith("Status: ")):
+                report(status, ident)
+
+        for tag in tags:
+            ids.append(self.pull(str(named.with_tag(tag)), platform=platform, progress=per_tag))
+        report(f"Status: Downloaded newer image for {named.familiar_name}", None)
+        return ids
+
+    def push_all_tags(self, reference: str, progress=None) -> list[str]:
+        """`docker push --all-tags`: every local tag of the repository; the digests."""
+        from hakobune.oci.reference import parse_named
+
+        named = parse_named(reference)
+        if not named.is_name_only:
+            raise InvalidArgument("tag can't be used with --all-tags/-a")
+        references = self.image_store.read_references().in_repository(named.name)
+        tagged = [ref for ref, _ in references if ref.tag is not None]
+        if not tagged:
+            raise NotFound(f"An image does not exist locally with the tag: {named.familiar_name}")
+        return [self.push(str(ref), progress=progress) for ref in tagged]
+
     def push(self, reference: str, progress=None) -> str:
         """POST /images/{name}/push: push the image `reference` names to its
         registry; returns the manifest's digest.  Layers are named by their

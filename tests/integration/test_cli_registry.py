@@ -200,3 +200,24 @@ def test_system_check_finds_a_corrupt_blob(hk, plain_registry, busybox_tar):
     proc = hk.run("system", "check")
     assert proc.returncode == 1, proc.stdout
     assert f"blob sha256:{biggest} is corrupt" in proc.stdout
+
+
+def test_push_and_pull_all_tags(hk, plain_registry, busybox_tar):
+    repository = f"{plain_registry.address}/every"
+    hk.ok("import", busybox_tar, f"{repository}:one")
+    hk.ok("import", "-c", 'CMD ["sh"]', busybox_tar, f"{repository}:two")
+    lines = hk.ok("push", "--all-tags", repository)
+    assert [line for line in lines if ": digest: " in line] == [
+        line for line in lines if re.fullmatch(rf"(one|two): digest: {DIGEST} size: \d+", line)]
+    assert len([line for line in lines if ": digest: " in line]) == 2
+    ids = {tag: hk.image_id(f"{repository}:{tag}") for tag in ("one", "two")}
+    hk.ok("rmi", f"{repository}:one", f"{repository}:two")
+
+    lines = hk.ok("pull", "-a", repository)
+    assert lines[0] == "one: Pulling from every" and "two: Pulling from every" in lines
+    assert lines[-2:] == [f"Status: Downloaded newer image for {repository}", repository]
+    assert {tag: hk.image_id(f"{repository}:{tag}") for tag in ("one", "two")} == ids
+
+    assert hk.fails("pull", "-a", f"{repository}:one") == "tag can't be used with --all-tags/-a\n"
+    assert hk.fails("push", "-a", f"{repository}:one") == "tag can't be used with --all-tags/-a\n"
+    assert "does not exist locally" in hk.fails("push", "-a", f"{plain_registry.address}/nothing-at-all")

@@ -27,3 +27,9 @@ def login(host, username, password, verify=True, insecure_registries=()):
 def logout(host):
     from hakobune.image.registry.auth import logout as _logout
     return _logout(host)
+
+
+def list_tags(reference, insecure_registries=()) -> list[str]:
+    """The tags of `reference`'s repository in its registry (`pulling.list_tags`)."""
+    from hakobune.image.registry.pulling import list_tags as _list_tags
+    return _list_tags(reference, insecure_registries=insecure_registries)

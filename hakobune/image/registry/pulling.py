@@ -64,6 +64,34 @@ def pull(store, reference, platform=None, progress=None, insecure_registries=())
         client.close()
 
 
+def list_tags(reference, insecure_registries=()) -> list[str]:
+    """GET /v2/<name>/tags/list, following the Link header's pages."""
+    import json
+    import urllib.parse
+
+    target = parse_pull_target(reference) if isinstance(reference, str) else reference
+    client = Client(target.domain, insecure_registries=insecure_registries)
+    scope = repository_scope(target.path)
+    path, tags = f"/v2/{target.path}/tags/list?n=1000", []
+    try:
+        while path:
+            with client.request("GET", path, scope=scope) as response:
+                try:
+                    page = json.loads(response.read(MANIFEST_LIMIT))
+                except ValueError:
+                    raise SystemFailure(f"the tag list of {target.familiar_name} is not JSON") from None
+                link = response.headers.get("Link") or ""
+            tags += [tag for tag in page.get("tags") or () if isinstance(tag, str)]
+            path = None
+            if 'rel="next"' in link:
+                path = urllib.parse.urljoin(client.base + "/", link.partition("<")[2].partition(">")[0])
+    except NotFound as e:
+        raise NotFound(f"repository {target.familiar_name} not found: {e.message}") from None
+    finally:
+        client.close()
+    return sorted(set(tags))
+
+
 class _Pull:
     def __init__(self, store, client: Client, target: Reference, scope: str, platform, report):
         self.store = store
