@@ -281,6 +281,41 @@ def _volume_commands(root):
 
 def _network_commands(root):
     """network create|ls|inspect|connect|disconnect|rm|prune (hakobune.cli.networks)."""
+    from hakobune.cli.args import Command, Flag, exact_args, kinds, min_args, no_args
+
+    network = root.add(Command("network", "Manage networks"))
+    network.add(Command("create [OPTIONS] NETWORK", "Create a network", args=exact_args(1),
+                        run="hakobune.cli.networks:create",
+                        flags=[Flag.bool("attachable", "", "Enable manual container attachment"),
+                               Flag.string("driver", "d", "Driver to manage the Network", default="bridge"),
+                               Flag.string_slice("gateway", "", "IPv4 or IPv6 Gateway for the master subnet"),
+                               Flag.bool("internal", "", "Restrict external access to the network"),
+                               Flag.string_slice("ip-range", "", "Allocate container ip from a sub-range"),
+                               Flag.string("ipam-driver", "", "IP Address Management Driver", default="default"),
+                               Flag.bool("ipv6", "", "Enable or disable IPv6 networking"),
+                               Flag.list("label", "", "Set metadata on a network", convert=kinds.validate_label),
+                               Flag.map("opt", "o", "Set driver specific options"),
+                               Flag.string("scope", "", "Control the network's scope"),
+                               Flag.string_slice("subnet", "", "Subnet in CIDR format that represents a network "
+                                                 "segment")]))
+    network.add(Command("inspect [OPTIONS] NETWORK [NETWORK...]",
+                        "Display detailed information on one or more networks", args=min_args(1),
+                        run="hakobune.cli.networks:inspect",
+                        flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP),
+                               Flag.bool("verbose", "v", "Verbose output for diagnostics")]))
+    network.add(Command("ls [OPTIONS]", "List networks", aliases=("list",), args=no_args,
+                        run="hakobune.cli.networks:ls",
+                        flags=[Flag.filter("filter", "f", 'Provide filter values (e.g. "driver=bridge")'),
+                               Flag.string("format", "", FORMAT_HELP),
+                               Flag.bool("no-trunc", "", "Do not truncate the output"),
+                               Flag.bool("quiet", "q", "Only display network IDs")]))
+    network.add(Command("prune [OPTIONS]", "Remove all unused networks", args=no_args,
+                        run="hakobune.cli.networks:prune",
+                        flags=[Flag.filter("filter", "", 'Provide filter values (e.g. "until=<timestamp>")'),
+                               Flag.bool("force", "f", "Do not prompt for confirmation")]))
+    network.add(Command("rm NETWORK [NETWORK...]", "Remove one or more networks", aliases=("remove",),
+                        args=min_args(1), run="hakobune.cli.networks:rm",
+                        flags=[Flag.bool("force", "f", "Do not error if the network does not exist")]))
 
 
 # --- errors: the one table ------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""The network commands: network create, ls, inspect, rm, prune (connect and
+disconnect arrive with the engine's wiring of running containers).  Each
+handler calls the Engine and prints as the docker CLI does."""
+
+from hakobune.cli.images import engine_of, filters_of, write
+
+NETWORKS_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+NETWORKS_HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",
+                    "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT"}
+
+
+def create(inv):
+    from hakobune.cli.main import CLIError
+
+    o = inv.opts
+    if len(o.subnet) > 1 or len(o.gateway) > 1 or len(o.ip_range) > 1:
+        raise CLIError("Error response from daemon: hakobune supports one IPv4 pool per network", 1)
+    if o.ipv6:
+        raise CLIError("Error response from daemon: IPv6 networks are not supported by hakobune yet", 1)
+    if o.ipam_driver not in ("", "default"):
+        raise CLIError(f'Error response from daemon: plugin "{o.ipam_driver}" not found', 1)
+    if o.scope not in ("", "local"):
+        raise CLIError(f"Error response from daemon: scope {o.scope} is not supported, only local", 1)
+    if (o.gateway or o.ip_range) and not o.subnet:
+        raise CLIError("Error: every ip-range or gateway must have a corresponding subnet", 1)
+    labels = {}
+    for text in o.label:
+        key, _, value = text.partition("=")
+        labels[key] = value
+    answer = engine_of(inv).create_network(
+        inv.args[0], o.driver or "bridge", subnet=(o.subnet or [None])[0], gateway=(o.gateway or [None])[0],
+        ip_range=(o.ip_range or [None])[0], internal=o.internal, attachable=o.attachable, labels=labels,
+        options=dict(o.opt))
+    write(answer["Id"] + "\n")
+    return 0
+
+
+def _row(network: dict, trunc: bool) -> dict:
+    from hakobune.cli.images import go_time_string
+
+    labels = network.get("Labels") or {}
+    return {"ID": network["Id"][:12] if trunc else network["Id"], "Name": network["Name"],
+            "Driver": network["Driver"], "Scope": network["Scope"],
+            "IPv6": str(network.get("EnableIPv6", False)).lower(),
+            "Internal": str(network.get("Internal", False)).lower(),
+            "Labels": ",".join(f"{k}={v}" for k, v in labels.items()),
+            "CreatedAt": _created_at(network["Created"], go_time_string)}
+
+
+def _created_at(created: str, go_time_string) -> str:
+    import calendar
+    import time
+
+    try:
+        text = go_time_string(calendar.timegm(time.strptime(created[:19], "%Y-%m-%dT%H:%M:%S")))
+    except ValueError:
+        return created
+    fraction = created[19:].rstrip("Z").split("+")[0]  # Go's time.String(): ".44131029" after the seconds
+    return text[:19] + fraction + text[19:]
+
+
+def ls(inv):
+    from hakobune.cli.images import render
+
+    o = inv.opts
+    networks = engine_of(inv).networks(filters_of(o.filter))
+    networks.sort(key=lambda n: n["Name"])
+    rows = [_row(n, not o.no_trunc) for n in networks]
+    if o.quiet:
+        write("".join(row["ID"] + "\n" for row in rows))
+        return 0
+    format_text = o.format or "table"
+    if format_text == "json":
+        from hakobune.cli.template.table import Row, json_lines
+
+        write(json_lines([Row(r) for r in rows]))
+        return 0
+    write(render(format_text, rows, NETWORKS_HEADERS, NETWORKS_TABLE))
+    return 0
+
+
+def inspect(inv):
+    from hakobune.cli.images import _inspect
+    from hakobune.errors import HakobuneError
+
+    engine = engine_of(inv)
+    results = []
+    for name in inv.args:
+        try:
+            results.append((engine.network_inspect(name), None))
+        except HakobuneError as e:
+            results.append((None, f"Error response from daemon: {e}"))
+    return _inspect(results, inv.opts.format)
+
+
+def rm(inv):
+    from hakobune.cli.main import CLIError
+    from hakobune.errors import HakobuneError
+
+    engine = engine_of(inv)
+    errors = []
+    for name in inv.args:
+        try:
+            engine.remove_network(name)
+            write(name + "\n")
+        except HakobuneError as e:
+            if inv.opts.force and type(e).__name__ == "NotFound":
+                continue
+            errors.append(f"Error response from daemon: {e}")
+    if errors:
+        raise CLIError("\n".join(errors), 1)
+    return 0
+
+
+def prune(inv):
+    import sys
+
+    o = inv.opts
+    if not o.force:
+        write("WARNING! This will remove all custom networks not used by at least one container.\n"
+              "Are you sure you want to continue? [y/N] ")
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    report = engine_of(inv).prune_networks(filters_of(o.filter))
+    deleted = report.get("NetworksDeleted") or []
+    if deleted:
+        write("Deleted Networks:\n" + "".join(name + "\n" for name in deleted) + "\n")
+    return 0

@@ -1,0 +1,649 @@
+"""Networks as stored objects and their endpoints: `Networks(root)` is what
+the engine's facade calls.
+
+    <root>/network/.lock                              flock'd while records change
+    <root>/network/networks/<id>.json                 Docker's network inspect shape, Containers left out
+    <root>/network/endpoints/<network id>/<container id>.json
+                                                      an endpoint: its address (IPAM's record), MAC, aliases
+    <root>/network/ports/<container id>.json          a container's published ports
+
+Every record is written durably (temp, fsync, rename, fsync of the
+directory) under the lock, so an address or a host port recorded once is
+never handed out twice, also by parallel CLI processes.  The kernel side
+(bridge, veth) is done outside the lock from what the record says; names of
+veths derive from (network, container), so `reclaim(live ids)` can undo
+everything of a container that died without its detach.  The built-in
+networks bridge (driver bridge), host (driver host) and none (driver null)
+are created with the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import ipaddress
+import os
+import time
+
+from hakobune import _fastjson as json
+from hakobune.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+
+DEFAULT_ROOT = "/var/lib/hakobune"
+BUILTIN_NAMES = ("bridge", "host", "none")
+BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
+MTU_OPTION = "com.docker.network.driver.mtu"
+LIST_FILTERS = ("dangling", "driver", "id", "label", "name", "scope", "type")
+PRUNE_FILTERS = ("label", "label!", "until")
+
+
+def rfc3339nano(ns: int) -> str:
+    """Go's RFC3339Nano in UTC: trailing zeros of the fraction dropped."""
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    digits = f"{fraction:09d}".rstrip("0")
+    return f"{text}.{digits}Z" if digits else f"{text}Z"
+
+
+def write_durably(path: str, data: bytes) -> None:
+    directory = os.path.dirname(path)
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        with open(fd, "wb", closefd=True) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    sync_directory(directory)
+
+
+def sync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_durably(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    sync_directory(os.path.dirname(path))
+    return True
+
+
+def read_json(path: str):
+    with open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+def default_bridge_name(root: str) -> str:
+    """hk0 for the default root; hk + 8 hex of the root's path for another."""
+    root = os.path.abspath(root)
+    if root == DEFAULT_ROOT:
+        return "hk0"
+    return "hk" + hashlib.sha256(root.encode()).hexdigest()[:8]
+
+
+def new_id() -> str:
+    return os.urandom(32).hex()
+
+
+class Networks:
+    def __init__(self, root: str):
+        from hakobune.network.nftables import table_name
+
+        self.root = root
+        self.directory = os.path.join(root, "network")
+        self.table = table_name(root, DEFAULT_ROOT)
+
+    # --- locking, paths, records ------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self):
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        fd = os.open(os.path.join(self.directory, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._ensure_builtins()
+            yield
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _make_directory(path: str) -> None:
+        """mkdir -p whose new entries are durable (the parents fsynced)."""
+        if os.path.isdir(path):
+            return
+        parent = os.path.dirname(path)
+        Networks._make_directory(parent)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        sync_directory(parent)
+
+    def _path(self, *names: str) -> str:
+        return os.path.join(self.directory, *names)
+
+    def _records(self) -> list[dict]:
+        directory = self._path("networks")
+        records = []
+        for entry in sorted(os.listdir(directory)):
+            if entry.endswith(".json") and not entry.startswith("."):
+                with contextlib.suppress(OSError, ValueError):
+                    records.append(read_json(os.path.join(directory, entry)))
+        return records
+
+    def _write_record(self, record: dict) -> None:
+        write_durably(self._path("networks", record["Id"] + ".json"), json.dumps(record).encode())
+
+    def _ensure_builtins(self) -> None:
+        """bridge, host and none, made once per store (`.builtins` marks it done)."""
+        marker = self._path(".builtins")
+        if os.path.exists(marker):
+            return
+        self._make_directory(self._path("networks"))
+        present = {r["Name"] for r in self._records()}
+        for name, driver in (("none", "null"), ("host", "host"), ("bridge", "bridge")):
+            if name in present:
+                continue
+            record = self._base_record(name, driver)
+            record["IPAM"]["Options"] = None
+            if name == "bridge":
+                from hakobune.network import ipam
+
+                taken = [ipaddress.IPv4Network(s) for s in self._subnets_of(self._records())]
+                subnet = ipam.pick_subnet(taken, [ipaddress.IPv4Network(ipam.DEFAULT_BRIDGE_POOL),
+                                                  *ipam.default_pools()])
+                record["IPAM"]["Config"] = [{"Subnet": str(subnet)}]
+                record["Options"] = {
+                    "com.docker.network.bridge.default_bridge": "true",
+                    "com.docker.network.bridge.enable_icc": "true",
+                    MASQUERADE_OPTION: "true",
+                    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                    BRIDGE_NAME_OPTION: default_bridge_name(self.root),
+                    MTU_OPTION: "1500",
+                }
+            self._write_record(record)
+        write_durably(marker, b"")
+
+    @staticmethod
+    def _base_record(name: str, driver: str) -> dict:
+        return {"Name": name, "Id": new_id(), "Created": rfc3339nano(time.time_ns()), "Scope": "local",
+                "Driver": driver, "EnableIPv6": False,
+                "IPAM": {"Driver": "default", "Options": {}, "Config": []},
+                "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
+                "ConfigOnly": False, "Options": {}, "Labels": {}}
+
+    @staticmethod
+    def _subnets_of(records) -> list[str]:
+        return [c["Subnet"] for r in records for c in (r.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")]
+
+    def _lookup(self, name_or_id: str) -> dict:
+        """Docker's order: full id, exact name, then a unique id prefix."""
+        records = self._records()
+        for record in records:
+            if record["Id"] == name_or_id:
+                return record
+        for record in records:
+            if record["Name"] == name_or_id:
+                return record
+        matches = [r for r in records if name_or_id and r["Id"].startswith(name_or_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidArgument(f"network {name_or_id} is ambiguous ({len(matches)} matches found based on ID "
+                                  "prefix)")
+        raise NotFound(f"network {name_or_id} not found")
+
+    def _endpoints(self, network_id: str) -> dict[str, dict]:
+        directory = self._path("endpoints", network_id)
+        endpoints = {}
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.listdir(directory):
+                if entry.endswith(".json") and not entry.startswith("."):
+                    with contextlib.suppress(OSError, ValueError):
+                        endpoints[entry[:-5]] = read_json(os.path.join(directory, entry))
+        return endpoints
+
+    # --- what a bridge network's record says ----------------------------------------
+
+    @staticmethod
+    def bridge_name(record: dict) -> str:
+        return record["Options"].get(BRIDGE_NAME_OPTION) or "hk-" + record["Id"][:12]
+
+    @staticmethod
+    def subnet(record: dict) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(record["IPAM"]["Config"][0]["Subnet"])
+
+    def gateway(self, record: dict) -> str:
+        config = record["IPAM"]["Config"][0]
+        return config.get("Gateway") or str(next(self.subnet(record).hosts()))
+
+    # --- create, list, inspect, remove, prune -------------------------------------------
+
+    def create(self, name: str, driver: str = "bridge", subnet: str | None = None, gateway: str | None = None,
+               ip_range: str | None = None, internal: bool = False, attachable: bool = False,
+               labels: dict | None = None, options: dict | None = None) -> dict:
+        """POST /networks/create: {"Id", "Warning"}."""
+        from hakobune.network import ipam
+
+        driver = driver or "bridge"
+        if not name:
+            raise InvalidArgument("network name must not be empty")
+        if driver in ("host", "null"):
+            raise Conflict(f'only one instance of "{driver}" network is allowed')
+        if driver != "bridge":
+            raise NotFound(f'plugin "{driver}" not found')
+        options = dict(options or {})
+        with self.locked():
+            records = self._records()
+            if any(r["Name"] == name for r in records):
+                raise AlreadyExists(f"network with name {name} already exists")
+            taken = [ipaddress.IPv4Network(s) for s in self._subnets_of(records)]
+            if subnet:
+                network = ipam.parse_subnet(subnet)
+                ipam.check_subnet(network, taken)
+            else:
+                if gateway or ip_range:
+                    raise InvalidArgument("ip-range and gateway require a subnet")
+                network = ipam.pick_subnet(taken)
+            config = {"Subnet": str(network)}
+            if ip_range:
+                ipam.parse_address(ip_range.split("/")[0], network, "ip-range")
+                config["IPRange"] = str(ipaddress.IPv4Network(ip_range, strict=False))
+            config["Gateway"] = str(ipam.parse_address(gateway, network, "gateway")) if gateway \
+                else str(next(network.hosts()))
+            bridge = options.get(BRIDGE_NAME_OPTION)
+            if bridge:
+                if len(bridge) > 15 or "/" in bridge or " " in bridge:
+                    raise InvalidArgument(f"invalid bridge name {bridge}")
+                if any(self.bridge_name(r) == bridge for r in records if r["Driver"] == "bridge"):
+                    raise Conflict(f"bridge name {bridge} is already in use by another network")
+            record = self._base_record(name, driver)
+            record["IPAM"]["Config"] = [config]
+            record.update(Internal=bool(internal), Attachable=bool(attachable), Options=options,
+                          Labels=dict(labels or {}))
+            self._write_record(record)
+            try:
+                self._sync_rules()
+            except Exception:
+                remove_durably(self._path("networks", record["Id"] + ".json"))
+                raise
+        return {"Id": record["Id"], "Warning": ""}
+
+    def list(self, filters: dict | None = None) -> list[dict]:
+        """GET /networks: the records (Containers empty, as Docker lists them)."""
+        filters = filters or {}
+        _check_filters(filters, LIST_FILTERS)
+        with self.locked():
+            records = self._records()
+            out = []
+            for record in records:
+                in_use = bool(self._endpoints(record["Id"]))
+                if _matches(record, filters, in_use):
+                    out.append(dict(record, Containers={}))
+        return out
+
+    def inspect(self, name_or_id: str) -> dict:
+        """GET /networks/{id}: the record with its Containers."""
+        with self.locked():
+            record = self._lookup(name_or_id)
+            endpoints = self._endpoints(record["Id"])
+        containers = {}
+        for container_id, endpoint in sorted(endpoints.items()):
+            containers[container_id] = {"Name": endpoint.get("Name", ""), "EndpointID": endpoint["EndpointID"],
+                                        "MacAddress": endpoint.get("MacAddress", ""),
+                                        "IPv4Address": endpoint.get("IPv4Address", ""), "IPv6Address": ""}
+        out = dict(record)
+        keys = list(out)
+        ordered = {k: out[k] for k in keys[:keys.index("ConfigOnly") + 1]}
+        ordered["Containers"] = containers
+        ordered.update({k: out[k] for k in keys[keys.index("ConfigOnly") + 1:]})
+        return ordered
+
+    def remove(self, name_or_id: str) -> str:
+        """DELETE /networks/{id}: refused for built-ins and while endpoints are attached; removes its bridge."""
+        from hakobune.network import bridge
+
+        with self.locked():
+            record = self._lookup(name_or_id)
+            if record["Name"] in BUILTIN_NAMES:
+                raise Conflict(f"{record['Name']} is a pre-defined network and cannot be removed")
+            if self._endpoints(record["Id"]):
+                raise Conflict(f"error while removing network: network {record['Name']} id {record['Id']} has "
+                               "active endpoints")
+            bridge.remove_link(self.bridge_name(record))  # first: a crash after it leaves a record, not a link
+            remove_durably(self._path("networks", record["Id"] + ".json"))
+            with contextlib.suppress(OSError):
+                os.rmdir(self._path("endpoints", record["Id"]))
+            self._sync_rules()
+        return record["Name"]
+
+    def prune(self, filters: dict | None = None) -> dict:
+        """POST /networks/prune: user networks without endpoints."""
+        filters = filters or {}
+        _check_filters(filters, PRUNE_FILTERS)
+        deleted = []
+        with self.locked():
+            candidates = [r for r in self._records() if r["Name"] not in BUILTIN_NAMES
+                          and not self._endpoints(r["Id"]) and _prune_matches(r, filters)]
+        for record in candidates:
+            try:
+                deleted.append(self.remove(record["Id"]))
+            except (Conflict, NotFound):
+                continue
+        return {"NetworksDeleted": deleted}
+
+    # --- endpoints: attach, detach ---------------------------------------------------
+
+    def attach(self, container_id: str, netns_path: str | None, network: str, aliases=(), ip: str | None = None,
+               name: str = "") -> dict:
+        """Connect a container (its network namespace at `netns_path`) to a
+        network: an address recorded for it (`reserve`), then, for a bridge,
+        the veth wired; undone if wiring fails.  Returns Docker's
+        EndpointSettings for the container's inspect."""
+        record, endpoint = self.reserve(container_id, network, aliases, ip, name)
+        try:
+            self._wire(record, endpoint, netns_path)
+        except BaseException:
+            self.detach(container_id, record["Id"])
+            raise
+        return self.endpoint_settings(record, endpoint, ip)
+
+    def reserve(self, container_id: str, network: str, aliases=(), ip: str | None = None,
+                name: str = "") -> tuple[dict, dict]:
+        """IPAM's step alone: under the lock, pick an address of the network
+        (`ip` if given and free) and record the endpoint durably before the
+        lock is let go.  (network record, endpoint record)."""
+        from hakobune.network import ipam
+
+        with self.locked():
+            record = self._lookup(network)
+            endpoint_path = self._path("endpoints", record["Id"], container_id + ".json")
+            if os.path.exists(endpoint_path):
+                raise Conflict(f"endpoint with name {name or container_id} already exists in network "
+                               f"{record['Name']}")
+            endpoint = {"Name": name, "EndpointID": new_id(), "MacAddress": "", "IPv4Address": "",
+                        "Aliases": list(aliases or ()), "NetworkID": record["Id"]}
+            if record["Driver"] == "bridge":
+                from hakobune.network.bridge import host_veth_name, mac_for
+
+                subnet = self.subnet(record)
+                config = record["IPAM"]["Config"][0]
+                ip_range = ipaddress.IPv4Network(config["IPRange"]) if config.get("IPRange") else None
+                taken = {e["IPv4Address"].split("/")[0] for e in self._endpoints(record["Id"]).values()
+                         if e.get("IPv4Address")}
+                address = ipam.allocate(subnet, ip_range, self.gateway(record), taken, ip)
+                endpoint.update(IPv4Address=f"{address}/{subnet.prefixlen}", MacAddress=mac_for(address),
+                                Veth=host_veth_name(container_id, record["Id"]))
+            self._make_directory(os.path.dirname(endpoint_path))
+            write_durably(endpoint_path, json.dumps(endpoint).encode())
+        return record, endpoint
+
+    def _wire(self, record: dict, endpoint: dict, netns_path: str | None) -> None:
+        from hakobune.network import bridge
+
+        if record["Driver"] == "null" and netns_path:
+            from hakobune.network.netlink import open_inside
+
+            fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                link, (loopback,) = open_inside(fd, ("lo",))
+                with link:
+                    link.set_up(loopback)
+            finally:
+                os.close(fd)
+            return
+        if record["Driver"] != "bridge":
+            return
+        if not netns_path:
+            raise InvalidArgument("a bridge network needs the container's network namespace")
+        name = self.bridge_name(record)
+        subnet = self.subnet(record)
+        mtu = int(record["Options"].get(MTU_OPTION) or 1500)
+        existed = bridge.link_index(name) is not None
+        index = bridge.ensure_bridge(name, self.gateway(record), subnet.prefixlen, mtu)
+        if not existed:
+            bridge.enable_forwarding()
+            with self.locked():
+                self._sync_rules()
+        address = endpoint["IPv4Address"].split("/")[0]
+        gateway = None if record["Internal"] else self.gateway(record)
+        bridge.attach_veth(netns_path, endpoint["Veth"], index, address, subnet.prefixlen, gateway,
+                           endpoint["MacAddress"], mtu)
+
+    def endpoint_settings(self, record: dict, endpoint: dict, requested_ip: str | None = None) -> dict:
+        address, _, prefix = endpoint.get("IPv4Address", "").partition("/")
+        bridged = record["Driver"] == "bridge"
+        return {"IPAMConfig": {"IPv4Address": requested_ip} if requested_ip else None, "Links": None,
+                "Aliases": endpoint.get("Aliases") or None, "MacAddress": endpoint.get("MacAddress", ""),
+                "DriverOpts": None, "GwPriority": 0, "NetworkID": record["Id"],
+                "EndpointID": endpoint["EndpointID"],
+                "Gateway": self.gateway(record) if bridged and not record["Internal"] else "",
+                "IPAddress": address, "IPPrefixLen": int(prefix) if prefix else 0, "IPv6Gateway": "",
+                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None}
+
+    def detach(self, container_id: str, network: str) -> bool:
+        """Disconnect: remove the veth, the container's published ports on this
+        network and the endpoint record (its address is free again).  False when
+        the container was not attached."""
+        from hakobune.network import bridge
+
+        with self.locked():
+            record = self._lookup(network)
+            endpoint_path = self._path("endpoints", record["Id"], container_id + ".json")
+            try:
+                endpoint = read_json(endpoint_path)
+            except (OSError, ValueError):
+                return False
+            if endpoint.get("Veth"):
+                bridge.remove_link(endpoint["Veth"])
+            ports_changed = self._drop_ports(container_id, record["Id"])
+            remove_durably(endpoint_path)
+            if ports_changed:
+                self._sync_rules()
+        return True
+
+    def endpoints_of(self, container_id: str) -> dict[str, dict]:
+        """{network name: EndpointSettings} for every network the container is on."""
+        with self.locked():
+            out = {}
+            for record in self._records():
+                endpoint = self._endpoints(record["Id"]).get(container_id)
+                if endpoint is not None:
+                    out[record["Name"]] = self.endpoint_settings(record, endpoint)
+        return out
+
+    def release(self, container_id: str) -> None:
+        """Everything of a container, on every network: veths, addresses, ports."""
+        with self.locked():
+            networks = [r["Id"] for r in self._records() if container_id in self._endpoints(r["Id"])]
+        for network_id in networks:
+            with contextlib.suppress(NotFound):
+                self.detach(container_id, network_id)
+        with self.locked():
+            if self._drop_ports(container_id, None):
+                self._sync_rules()
+
+    def reclaim(self, live_container_ids) -> list[str]:
+        """After a crash: release every container whose id is not in
+        `live_container_ids`; the ids released."""
+        live = set(live_container_ids)
+        with self.locked():
+            dead = set()
+            for record in self._records():
+                dead |= set(self._endpoints(record["Id"])) - live
+            with contextlib.suppress(FileNotFoundError):
+                dead |= {e[:-5] for e in os.listdir(self._path("ports")) if e.endswith(".json")} - live
+        for container_id in sorted(dead):
+            self.release(container_id)
+        return sorted(dead)
+
+    # --- published ports -------------------------------------------------------------
+
+    def publish(self, container_id: str, network: str, mappings: list[dict]) -> list[dict]:
+        """DNAT host ports to the container's address on `network`.  A mapping:
+        {"proto": "tcp"|"udp", "host_ip": "" or an address, "host_port": int
+        (0: pick a free one), "container_port": int}.  Returns them with the
+        host ports chosen; Conflict when a host port is taken."""
+        from hakobune.network import ports
+
+        with self.locked():
+            record = self._lookup(network)
+            endpoint = self._endpoints(record["Id"]).get(container_id)
+            if endpoint is None or not endpoint.get("IPv4Address"):
+                raise Conflict(f"container {container_id} has no address on network {record['Name']}")
+            address = endpoint["IPv4Address"].split("/")[0]
+            existing = self._all_ports()
+            chosen = ports.assign(mappings, existing)
+            for mapping in chosen:
+                mapping.update(container_ip=address, network_id=record["Id"], bridge=self.bridge_name(record))
+            path = self._path("ports", container_id + ".json")
+            mine = [m for m in existing if m.get("container_id") == container_id]
+            for mapping in chosen:
+                mapping["container_id"] = container_id
+            self._make_directory(os.path.dirname(path))
+            write_durably(path, json.dumps(mine + chosen).encode())
+            try:
+                self._sync_rules()
+            except Exception:
+                self._drop_ports(container_id, record["Id"])
+                raise
+        return chosen
+
+    def ports_of(self, container_id: str) -> list[dict]:
+        with self.locked():
+            return [m for m in self._all_ports() if m.get("container_id") == container_id]
+
+    def _all_ports(self) -> list[dict]:
+        out = []
+        with contextlib.suppress(FileNotFoundError):
+            for entry in sorted(os.listdir(self._path("ports"))):
+                if entry.endswith(".json") and not entry.startswith("."):
+                    with contextlib.suppress(OSError, ValueError):
+                        out += read_json(self._path("ports", entry))
+        return out
+
+    def _drop_ports(self, container_id: str, network_id: str | None) -> bool:
+        path = self._path("ports", container_id + ".json")
+        try:
+            mappings = read_json(path)
+        except (OSError, ValueError):
+            return False
+        kept = [m for m in mappings if network_id is not None and m.get("network_id") != network_id]
+        if len(kept) == len(mappings):
+            return False
+        if kept:
+            write_durably(path, json.dumps(kept).encode())
+        else:
+            remove_durably(path)
+        return True
+
+    # --- nftables ---------------------------------------------------------------
+
+    def _sync_rules(self) -> None:
+        """Rebuild hakobune's table from the records (called under the lock)."""
+        from hakobune.network import nftables
+        from hakobune.network.bridge import link_index
+
+        bridges = []
+        for record in self._records():
+            if record["Driver"] != "bridge" or link_index(self.bridge_name(record)) is None:
+                continue
+            masquerade = record["Options"].get(MASQUERADE_OPTION, "true") != "false"
+            bridges.append({"name": self.bridge_name(record), "subnet": str(self.subnet(record)),
+                            "internal": bool(record["Internal"]), "masquerade": masquerade})
+        ports = self._all_ports()
+        try:
+            if bridges or ports:
+                nftables.apply(nftables.ruleset(self.table, bridges, ports))
+            else:
+                nftables.remove_table(self.table)
+        except OSError as e:
+            from hakobune.errors import SystemFailure
+
+            raise SystemFailure(f"failed to program nftables: {e.strerror or e}") from None
+
+    def teardown(self) -> None:
+        """Remove everything this root put in the kernel: every bridge and veth
+        of its records and its nftables table (records stay)."""
+        from hakobune.network import bridge, nftables
+
+        with self.locked():
+            for record in self._records():
+                for endpoint in self._endpoints(record["Id"]).values():
+                    if endpoint.get("Veth"):
+                        bridge.remove_link(endpoint["Veth"])
+                if record["Driver"] == "bridge":
+                    bridge.remove_link(self.bridge_name(record))
+            with contextlib.suppress(OSError):
+                nftables.remove_table(self.table)
+
+
+def _check_filters(filters: dict, allowed) -> None:
+    for name in filters:
+        if name not in allowed:
+            raise InvalidArgument(f"invalid filter '{name}'")
+
+
+def _label_matches(labels: dict, wanted: str) -> bool:
+    key, eq, value = wanted.partition("=")
+    if key not in labels:
+        return False
+    return not eq or labels[key] == value
+
+
+def _matches(record: dict, filters: dict, in_use: bool) -> bool:
+    """Docker's network list filters; values of one filter are ORed."""
+    builtin = record["Name"] in BUILTIN_NAMES
+    tests = {
+        "driver": lambda v: record["Driver"] == v,
+        "id": lambda v: record["Id"].startswith(v),
+        "name": lambda v: v in record["Name"],
+        "label": lambda v: _label_matches(record.get("Labels") or {}, v),
+        "scope": lambda v: record["Scope"] == v,
+        "type": lambda v: (v == "builtin") == builtin if v in ("builtin", "custom") else _bad_type(v),
+        "dangling": lambda v: (v in ("true", "1")) == (not in_use and not builtin),
+    }
+    for name, values in filters.items():
+        if not any(tests[name](value) for value in values):
+            return False
+    return True
+
+
+def _bad_type(value: str) -> bool:
+    raise InvalidArgument(f"invalid filter: 'type'='{value}'")
+
+
+def _prune_matches(record: dict, filters: dict) -> bool:
+    labels = record.get("Labels") or {}
+    for wanted in filters.get("label", []):
+        if not _label_matches(labels, wanted):
+            return False
+    for wanted in filters.get("label!", []):
+        if _label_matches(labels, wanted):
+            return False
+    for until in filters.get("until", []):
+        if not _created_before(record["Created"], until):
+            return False
+    return True
+
+
+def _created_before(created: str, until: str) -> bool:
+    import calendar
+
+    try:
+        limit = float(until)
+    except ValueError:
+        raise InvalidArgument(f"invalid filter 'until={until}'") from None
+    seconds = calendar.timegm(time.strptime(created[:19], "%Y-%m-%dT%H:%M:%S"))
+    return seconds < limit
+
