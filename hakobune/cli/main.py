@@ -255,6 +255,7 @@ def build_root():
 
     _volume_commands(root)
     _network_commands(root)
+    _server_commands(root)
 
     system = root.add(Command("system", "Manage Docker"))
     system.add(Command("check", "Verify the image store: every blob against its digest, every image's "
@@ -277,6 +278,22 @@ def build_root():
 
 def _volume_commands(root):
     """volume create|ls|inspect|rm|prune (hakobune.cli.volumes)."""
+
+
+def _server_commands(root):
+    """serve: the Docker Engine API on a unix socket (hakobune.cli.serve)."""
+    from hakobune.cli.args import Command, Flag, no_args
+
+    root.add(Command("serve [OPTIONS]", "Serve the Docker Engine API (as dockerd) on a unix socket or TCP",
+                     args=no_args, run="hakobune.cli.serve:serve",
+                     flags=[Flag.list("host", "H", "Daemon socket(s) to listen on (unix:///run/hakobune/"
+                                      "hakobune.sock by default; tcp://127.0.0.1:2375)"),
+                            Flag.string("group", "G", "Group for the unix socket (default: root only)"),
+                            Flag.bool("tls", "", "Use TLS; implied by --tlsverify"),
+                            Flag.bool("tlsverify", "", "Use TLS and verify the remote (mutual TLS)"),
+                            Flag.string("tlscacert", "", "Trust certs signed only by this CA"),
+                            Flag.string("tlscert", "", "Path to TLS certificate file"),
+                            Flag.string("tlskey", "", "Path to TLS key file")]))
 
 
 def _network_commands(root):
