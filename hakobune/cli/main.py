@@ -278,6 +278,33 @@ def build_root():
 
 def _volume_commands(root):
     """volume create|ls|inspect|rm|prune (hakobune.cli.volumes)."""
+    from hakobune.cli.args import Command, Flag, max_args, min_args, no_args
+
+    volume = root.add(Command("volume COMMAND", "Manage volumes"))
+    volume.add(Command("create [OPTIONS] [VOLUME]", "Create a volume", args=max_args(1),
+                       run="hakobune.cli.volumes:create",
+                       flags=[Flag.string("driver", "d", "Specify volume driver name", default="local"),
+                              Flag.list("label", "", "Set metadata for a volume"),
+                              Flag.string("name", "", "Specify volume name", hidden=True),
+                              Flag.map("opt", "o", "Set driver specific options")]))
+    volume.add(Command("inspect [OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more "
+                       "volumes", args=min_args(1), run="hakobune.cli.volumes:inspect",
+                       flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
+    volume.add(Command("ls [OPTIONS]", "List volumes", aliases=("list",), args=no_args,
+                       run="hakobune.cli.volumes:ls",
+                       flags=[Flag.filter("filter", "f", "Provide filter values (e.g. \"dangling=true\")"),
+                              Flag.string("format", "", FORMAT_HELP),
+                              Flag.bool("quiet", "q", "Only display volume names")]))
+    volume.add(Command("prune [OPTIONS]", "Remove unused local volumes", args=no_args,
+                       run="hakobune.cli.volumes:prune",
+                       flags=[Flag.bool("all", "a", "Remove all unused volumes, not just anonymous ones"),
+                              Flag.filter("filter", "", 'Provide filter values (e.g. "label=<label>")'),
+                              Flag.bool("force", "f", "Do not prompt for confirmation")]))
+    volume.add(Command("rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes",
+                       long="Remove one or more volumes. You cannot remove a volume that is in use by a container.",
+                       aliases=("remove",),
+                       args=min_args(1), run="hakobune.cli.volumes:rm",
+                       flags=[Flag.bool("force", "f", "Force the removal of one or more volumes")]))
 
 
 def _server_commands(root):
