@@ -190,6 +190,28 @@ def _process_commands(add):
 
 def _filesystem_commands(add):
     """diff, commit, cp, export: the container's filesystem (hakobune.cli.filesystem)."""
+    from hakobune.cli.args import Command, Flag, exact_args, range_args
+
+    add(Command("commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes",
+                args=range_args(1, 2), run="hakobune.cli.filesystem:commit",
+                flags=[Flag.string("author", "a", 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")'),
+                       Flag.list("change", "c", "Apply Dockerfile instruction to the created image"),
+                       Flag.string("message", "m", "Commit message"),
+                       Flag.bool("pause", "p", "Pause container during commit", default=True)]))
+    add(Command("cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tdocker cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+                "Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read "
+                "a tar archive from stdin\nand extract it to a directory destination in a container.\nUse '-' as "
+                "the destination to stream a tar archive of a\ncontainer source to stdout.",
+                args=exact_args(2), run="hakobune.cli.filesystem:cp",
+                flags=[Flag.bool("archive", "a", "Archive mode (copy all uid/gid information)"),
+                       Flag.bool("follow-link", "L", "Always follow symbol link in SRC_PATH"),
+                       Flag.bool("quiet", "q", "Suppress progress output during copy. Progress output is "
+                                 "automatically suppressed if no terminal is attached")]))
+    add(Command("diff CONTAINER", "Inspect changes to files or directories on a container's filesystem",
+                args=exact_args(1), run="hakobune.cli.filesystem:diff"))
+    add(Command("export [OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive",
+                args=exact_args(1), run="hakobune.cli.filesystem:export",
+                flags=[Flag.string("output", "o", "Write to a file, instead of STDOUT")]))
 
 
 def build_root():

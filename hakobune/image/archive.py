@@ -215,3 +215,57 @@ def _import_config(diff_id: str, run_config: dict, comment: str) -> bytes:
     doc.update({"os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]},
                 "history": [{"created": created, "comment": comment}]})
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+# --- a child image: an image's layers plus one -------------------------------------
+
+def add_child_image(store: ImageStore, base_id: str, write_layer, make_config, reference: str | None = None,
+                    empty: bool = False) -> str:
+    """A new image made of the image `base_id`'s layers plus the one
+    `write_layer(output)` writes (an uncompressed layer tar; no blob of it is
+    kept: save and push pack the layer again, `difftar`), or none when
+    `empty`; `make_config(diff_id)` gives the config's bytes (diff_id None
+    for an empty layer).  Tagged `reference` if given; returns the new id.
+    What `docker commit` stores."""
+    tag = store.tag_reference(reference) if reference else None
+    base = store.get(base_id)
+    with store.scratch("child-") as scratch, store.lease() as lease:
+        lease.hold(*base.record.chain_ids)
+        diff_id = None if empty else _spool_layer(scratch, write_layer)
+        created_layers: list[str] = []
+        try:
+            layers = [LayerSource(layer) for layer in base.diff_ids]
+            if diff_id is not None:
+                chain_id = chain_id_of(base.top_chain_id, diff_id)
+                lease.hold(chain_id)
+                if not store.layers.exists(chain_id):
+                    with open(os.path.join(scratch, "layer.tar"), "rb") as tarball:
+                        store.layers.register(tarball, base.top_chain_id, expected_diff_id=diff_id)
+                    created_layers.append(chain_id)
+                layers.append(LayerSource(diff_id))
+            new = store.prepare(make_config(diff_id), layers, parent=base.id)
+            new.record.layer_blobs.update({key: list(blobs) for key, blobs in base.record.layer_blobs.items()})
+            store.commit([new], [(tag, new.id)] if tag else [], lease=lease)
+        except BaseException:
+            store.collect(created_layers, [], lease)
+            raise
+    return new.id
+
+
+def _spool_layer(scratch: str, write_layer) -> str:
+    """Write the layer tar into `scratch`/layer.tar; its diff id."""
+    import hashlib
+
+    hasher = hashlib.sha256()
+
+    class _Hashing:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data) -> int:
+            hasher.update(data)
+            return self.f.write(data)
+
+    with open(os.path.join(scratch, "layer.tar"), "wb") as f:
+        write_layer(_Hashing(f))
+    return "sha256:" + hasher.hexdigest()

@@ -29,19 +29,22 @@ _DROPPED_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 
 
 class _Packer:
-    def __init__(self, top: str, archive: tarfile.TarFile):
+    def __init__(self, top: str, archive: tarfile.TarFile, skip=frozenset()):
         self.top = top
         self.archive = archive
+        self.skip = skip
         self.first_names: dict[tuple[int, int], str] = {}  # (dev, inode) → first name written
 
     def pack_directory(self, relative: str) -> None:
         path = os.path.join(self.top, relative)
         for name in sorted(os.listdir(path), key=os.fsencode):
             child = f"{relative}/{name}" if relative else name
+            if child in self.skip:
+                continue
             info = os.lstat(os.path.join(self.top, child))
             if stat.S_ISSOCK(info.st_mode):
                 continue
-            if _is_whiteout(info):
+            if is_whiteout(info):
                 self.archive.addfile(_header(_whiteout_name(relative, name), tarfile.REGTYPE, 0o600, info, 0))
                 continue
             self.pack_entry(child, info)
@@ -56,7 +59,7 @@ class _Packer:
             self._regular(relative, path, info, xattrs)
         elif stat.S_ISDIR(info.st_mode):
             self.archive.addfile(_header(relative, tarfile.DIRTYPE, mode, info, info.st_mtime_ns, xattrs))
-            if _is_opaque(path):
+            if is_opaque(path):
                 self.archive.addfile(_header(f"{relative}/{OPAQUE_MARKER}", tarfile.REGTYPE, 0o600, info, 0))
         elif stat.S_ISLNK(info.st_mode):
             header = _header(relative, tarfile.SYMTYPE, 0o777, info, info.st_mtime_ns, xattrs)
@@ -84,12 +87,13 @@ class _Packer:
             self.archive.addfile(header, content)
 
 
-def pack_layer(directory: str, output) -> None:
+def pack_layer(directory: str, output, skip=frozenset()) -> None:
     """Write the layer tarball of `directory` (a layer's diff directory) to the
-    binary file object `output`."""
+    binary file object `output`; `skip`: relative paths ("etc/hosts") left
+    out, with all they hold."""
     with tarfile.open(fileobj=output, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8",
                       errors="surrogateescape") as archive:
-        _Packer(directory, archive).pack_directory("")
+        _Packer(directory, archive, skip).pack_directory("")
 
 
 def layer_diff_id(directory: str) -> tuple[str, int]:
@@ -142,11 +146,11 @@ def _xattrs(path: str) -> dict:
     return values
 
 
-def _is_whiteout(info: os.stat_result) -> bool:
+def is_whiteout(info: os.stat_result) -> bool:
     return stat.S_ISCHR(info.st_mode) and info.st_rdev == 0
 
 
-def _is_opaque(path: str) -> bool:
+def is_opaque(path: str) -> bool:
     try:
         return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
     except OSError:
