@@ -39,11 +39,13 @@ def start_monitor(spec: Sp.MonitorSpec, timeout: float = 60) -> "MonitorHandle":
     report_r, report_w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
     log = os.open(spec.path(Sp.MONITOR_LOG), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    intermediate = None
     try:
-        argv = [sys.executable, "-I", "-S", "-c", _ENTRY, _PACKAGE_PARENT, spec.state_dir]
-        intermediate = os.posix_spawn(sys.executable, argv, os.environ, setsid=True, file_actions=[
-            (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, log, 1), (os.POSIX_SPAWN_DUP2, log, 2),
-            (os.POSIX_SPAWN_DUP2, report_w, 3)])
+        if not _fork_from_zygote(spec.state_dir, (devnull, log, log, report_w)):
+            argv = [sys.executable, "-I", "-S", "-c", _ENTRY, _PACKAGE_PARENT, spec.state_dir]
+            intermediate = os.posix_spawn(sys.executable, argv, os.environ, setsid=True, file_actions=[
+                (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, log, 1), (os.POSIX_SPAWN_DUP2, log, 2),
+                (os.POSIX_SPAWN_DUP2, report_w, 3)])
     except OSError as e:
         os.close(report_r)
         raise SystemFailure(f"cannot start a monitor with {sys.executable}: {e.strerror}") from None
@@ -52,7 +54,8 @@ def start_monitor(spec: Sp.MonitorSpec, timeout: float = 60) -> "MonitorHandle":
         os.close(devnull)
         os.close(log)
     try:
-        os.waitpid(intermediate, 0)
+        if intermediate is not None:
+            os.waitpid(intermediate, 0)
         line = _read_line(report_r, timeout)
     finally:
         os.close(report_r)
@@ -64,6 +67,125 @@ def start_monitor(spec: Sp.MonitorSpec, timeout: float = 60) -> "MonitorHandle":
         raise SystemFailure(f"cannot start container {spec.container_id}: {report.get('error')}")
     return MonitorHandle(spec.state_dir, spec.container_id, report["monitor_pid"], report["monitor_start_time"],
                          report["pid"])
+
+
+# --- the monitors' common parent (hakobune.monitor.zygote) ------------------------------
+
+ZYGOTE_NAME = "hk-zygote"  # its /proc/PID/comm (forked monitors keep its command line)
+_ZYGOTE_ENTRY = ("import sys; sys.path.insert(0, sys.argv[1]); from hakobune.monitor.zygote import main; "
+                 "main(sys.argv[2])")
+_CODE = ("monitor/process.py", "monitor/spec.py", "monitor/zygote.py", "monitor/health.py", "monitor/logfile.py",
+         "_fastjson.py", "_sys/__init__.py")
+
+
+def zygote_socket(state_dir: str) -> str:
+    """The zygote's socket beside the monitors' state directories, named
+    after the code it would run (sizes and mtimes of the monitor's modules)."""
+    import zlib
+
+    package = os.path.join(_PACKAGE_PARENT, "hakobune")
+    stamp = [sys.executable]
+    for name in _CODE:
+        try:
+            st = os.stat(os.path.join(package, name))
+            stamp.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        except FileNotFoundError:
+            pass
+    key = format(zlib.crc32("|".join(stamp).encode()), "08x")
+    return os.path.join(os.path.dirname(os.path.abspath(state_dir)), f".zygote-{key}.sock")
+
+
+def _fork_from_zygote(state_dir: str, fds) -> bool:
+    """Ask the zygote (started if needed) to fork the monitor; False when
+    it cannot be used, so that the caller starts one of its own."""
+    path = zygote_socket(state_dir)
+    request = (_fastjson.dumps({"state_dir": state_dir, "env": dict(os.environ)}) + "\n").encode()
+    for attempt in range(2):
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.settimeout(10)
+            connection.connect(path)
+            connection.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(fds))])
+            return True
+        except (FileNotFoundError, ConnectionRefusedError):
+            if attempt or not _start_zygote(path):
+                return False
+        except OSError:
+            return False
+        finally:
+            connection.close()
+    return False
+
+
+def _fd_bytes(fds) -> bytes:
+    return b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+
+
+def _start_zygote(path: str, timeout: float = 10) -> bool:
+    """Start a zygote for `path` (a stale socket is replaced); True once it accepts."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    ready_r, ready_w = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        argv = [sys.executable, "-I", "-S", "-c", _ZYGOTE_ENTRY, _PACKAGE_PARENT, path]
+        intermediate = os.posix_spawn(sys.executable, argv, {}, setsid=True, file_actions=[
+            (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
+            (os.POSIX_SPAWN_DUP2, devnull, 2), (os.POSIX_SPAWN_DUP2, ready_w, 3)])
+    except OSError:
+        os.close(ready_r)
+        return False
+    finally:
+        os.close(ready_w)
+        os.close(devnull)
+    try:
+        os.waitpid(intermediate, 0)
+        poller = select.poll()
+        poller.register(ready_r, select.POLLIN)
+        poller.poll(int(timeout * 1000))  # closed by the zygote once it accepts (or dies)
+    finally:
+        os.close(ready_r)
+    return os.path.exists(path)
+
+
+def zygote_pids(under: str = "/") -> list[int]:
+    """The zygotes whose socket is below the directory `under`."""
+    marker = b"hakobune.monitor.zygote"
+    prefix = os.path.join(os.path.abspath(under), "").encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and any(marker in part for part in argv) and argv[-2].startswith(prefix) \
+                and _comm(entry) == ZYGOTE_NAME:
+            found.append(int(entry))
+    return found
+
+
+def _comm(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def stop_zygotes(under: str) -> None:
+    """End the zygotes of the runroot `under` (its monitors keep running)."""
+    import signal
+
+    for pid in zygote_pids(under):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def _read_line(fd: int, timeout: float) -> bytes:

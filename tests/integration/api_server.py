@@ -83,5 +83,8 @@ def api(busybox_rootfs):
     finally:
         server.stop()
         server.cleanup_containers()
+        from hakobune.monitor.launcher import stop_zygotes
+
+        stop_zygotes(server.runroot)
         subprocess.run(["umount", "-R", "-l", base], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)

@@ -72,6 +72,12 @@ class Hakobune:
                 except OSError:
                     pass
 
+    def stop_zygotes(self):
+        """The monitors' common parent outlives its monitors for a while: end it."""
+        from hakobune.monitor.launcher import stop_zygotes
+
+        stop_zygotes(self.runroot)
+
     def leftovers(self) -> list[str]:
         """What a removed container may have left: mounts, runtime state, cgroups, monitor state."""
         found = list(self.mounts())
@@ -94,6 +100,7 @@ def store(busybox_rootfs):
         yield h
     finally:
         h.cleanup()
+        h.stop_zygotes()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -63,6 +63,9 @@ class Monitors:
                 os.kill(handle.monitor_pid, signal.SIGKILL)
         for container_id in self.ids:
             self.runtime("delete", "--force", container_id, check=False)
+        from hakobune.monitor.launcher import stop_zygotes
+
+        stop_zygotes(self.base)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -282,7 +285,9 @@ def test_the_monitor_stays_small(monitors, make_bundle):
     assert rss_kb < 15 * 1024, f"monitor RSS {rss_kb} kB"
     assert set(status["modules"]) <= {"hakobune", "hakobune._fastjson", "hakobune._sys", "hakobune.errors",
                                       "hakobune.runtime", "hakobune.runtime.state", "hakobune.monitor",
-                                      "hakobune.monitor.spec", "hakobune.monitor.process"}
+                                      "hakobune.monitor.spec", "hakobune.monitor.process",
+                                      "hakobune.monitor.logfile", "hakobune.monitor.health",
+                                      "hakobune.monitor.zygote"}
     for name in ("socket", "json", "re", "enum", "subprocess", "threading"):
         assert name not in status["modules"]
     handle.stop(timeout=0.2)
