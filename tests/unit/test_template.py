@@ -6,6 +6,7 @@ prints (test_template_golden.py holds the cases recorded from it).
 
 import dataclasses
 import math
+import os
 import subprocess
 import sys
 
@@ -437,8 +438,12 @@ def test_render_rows_raises_before_printing_anything():
 
 
 def test_importing_does_not_pull_in_re_or_json():
-    script = ("import sys; import hakobune.cli.template.table, hakobune.cli.tabwriter; "
+    # a clean interpreter (-I -S, as the launcher runs): the host's site may import re itself
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = (f"import sys; sys.path.insert(0, {repo!r}); "
+              "import hakobune.cli.template.table, hakobune.cli.tabwriter; "
               "from hakobune.cli.template import render; render('{{json .}}{{printf \"%v\" .}}', {'a': 1}); "
               "print(sorted(m for m in ('re', 'json', 'enum', 'dataclasses') if m in sys.modules))")
-    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True,
+                            check=True).stdout
     assert output.strip() == "[]"
