@@ -3,7 +3,10 @@
 Owns the Dockerfile parser (`parser`: text → instructions, as BuildKit parses;
 `check`: what a build refuses before running; `shell_words`: variable
 substitution; `stages`: stages and ARG scopes), the build context
-(`ignore`: .dockerignore rules and the context walk), and later the build
-graph, its cache, and the Executor interface through which the engine runs
-RUN steps.  Never imports the engine or the runtime.
+(`ignore`: .dockerignore rules and the context walk; `context`: COPY/ADD
+sources, destinations and archives), the builder (`builder`: stages, every
+instruction, the image config and history, the classic builder's output),
+its cache (`cache`), and the Executor interface (`executor`) through which
+the engine runs RUN steps and mounts step roots.  Never imports the engine
+or the runtime.
 """

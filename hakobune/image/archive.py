@@ -226,25 +226,28 @@ def add_child_image(store: ImageStore, base_id: str, write_layer, make_config, r
     kept: save and push pack the layer again, `difftar`), or none when
     `empty`; `make_config(diff_id)` gives the config's bytes (diff_id None
     for an empty layer).  Tagged `reference` if given; returns the new id.
-    What `docker commit` stores."""
+    What `docker commit` stores; `base_id` None: no base (a build's FROM scratch)."""
     tag = store.tag_reference(reference) if reference else None
-    base = store.get(base_id)
+    base = store.get(base_id) if base_id else None
+    top_chain_id = base.top_chain_id if base else None
     with store.scratch("child-") as scratch, store.lease() as lease:
-        lease.hold(*base.record.chain_ids)
+        if base:
+            lease.hold(*base.record.chain_ids)
         diff_id = None if empty else _spool_layer(scratch, write_layer)
         created_layers: list[str] = []
         try:
-            layers = [LayerSource(layer) for layer in base.diff_ids]
+            layers = [LayerSource(layer) for layer in base.diff_ids] if base else []
             if diff_id is not None:
-                chain_id = chain_id_of(base.top_chain_id, diff_id)
+                chain_id = chain_id_of(top_chain_id, diff_id)
                 lease.hold(chain_id)
                 if not store.layers.exists(chain_id):
                     with open(os.path.join(scratch, "layer.tar"), "rb") as tarball:
-                        store.layers.register(tarball, base.top_chain_id, expected_diff_id=diff_id)
+                        store.layers.register(tarball, top_chain_id, expected_diff_id=diff_id)
                     created_layers.append(chain_id)
                 layers.append(LayerSource(diff_id))
-            new = store.prepare(make_config(diff_id), layers, parent=base.id)
-            new.record.layer_blobs.update({key: list(blobs) for key, blobs in base.record.layer_blobs.items()})
+            new = store.prepare(make_config(diff_id), layers, parent=base.id if base else "")
+            if base:
+                new.record.layer_blobs.update({key: list(blobs) for key, blobs in base.record.layer_blobs.items()})
             store.commit([new], [(tag, new.id)] if tag else [], lease=lease)
         except BaseException:
             store.collect(created_layers, [], lease)
