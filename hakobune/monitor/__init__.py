@@ -1,25 +1,35 @@
 """Per-container monitors: the role of containerd-shim and conmon.
 
 One small, long-lived process per container holds the container's stdio (pipes)
-or pty (from the runtime's --console-socket), writes Docker's json-file log,
-reaps the container's init (it is a child subreaper, so the init becomes its
+or pty (from the runtime's --console-socket), writes Docker's json-file log
+(rotated at a size, `logfile.py`; none for Docker's `none` driver), reaps
+the container's init (it is a child subreaper, so the init becomes its
 child once `runtime create` exits), records the exit code and finish time,
-applies the restart policy with Docker's backoff, and answers a control
-socket (`stop`, `attach`, `status`: one JSON object per line).
+applies the restart policy with Docker's backoff, runs the health check
+through the runtime's exec (`health.py`), and answers a control socket
+(`stop`, `attach`, `status`, `update` (a new restart policy): one JSON
+object per line).  The runtime is whichever the spec names (hakobune-runtime,
+runc, crun), with its own --root.
 
     start_monitor(MonitorSpec(...)) -> MonitorHandle   # returns once started
     read_state(state_dir) -> dict                      # with monitor_lost
 
-The launcher posix_spawn()s `python -I -S` in a new session; that process forks
-the monitor and exits at once, so the monitor is nobody's child but init's
-(or an outer subreaper's) and no engine daemon is needed.  The monitor reports
-"started" or the runtime's error on a pipe, so `run -d` returns quickly.
+Monitors are forked from a common parent (`zygote.py`): one warm interpreter
+per runroot, started on demand, which forks a monitor per container so that
+monitors share the interpreter's pages and a start pays for no interpreter.
+When no zygote can be used the launcher posix_spawn()s `python -I -S` in a
+new session instead.  Either way the monitor forks once more and its parent
+exits, so the monitor is nobody's child but init's (or an outer
+subreaper's) and no engine daemon is needed.  The monitor reports "started"
+or the runtime's error on a pipe, so `run -d` returns quickly.
 
 Files in the state directory (volatile, under the runroot: written with
 temp + rename, never fsynced):
 
     spec.json      what the monitor was asked to do
-    state.json     status, pid, monitor pid + start time, RestartCount, history
+    state.json     status, pid, monitor pid + start time, RestartCount, history,
+                   health (inspect's State.Health: Status, FailingStreak, Log)
+    health.pid     the running health probe's pid (to kill it at its timeout)
     exit.json      exit code and finish time of the last run
     control.sock   the control socket (removed when the monitor ends)
     container.pid  the runtime's --pid-file
@@ -55,8 +65,10 @@ What survives which failure:
   to the caller of start_monitor (SystemFailure with the runtime's message);
   on a restart, the failure counts as a run that exited with 128, the error
   is kept in state.json and exit.json, and the policy decides as usual.
+- The zygote dies or is killed: nothing else does (monitors and containers
+  are not its children); the next start makes a new zygote.
 - Reboot: /run is gone, and so is every container; `unless-stopped` and
-  `always` containers are started again by the engine (not done here).
+  `always` containers are started again by `hakobune system restore`.
 """
 
 __all__ = ["MonitorSpec", "RestartPolicy", "MonitorHandle", "start_monitor", "read_state"]

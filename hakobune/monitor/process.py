@@ -22,9 +22,9 @@ import time
 
 from hakobune import _fastjson
 from hakobune.monitor import spec as Sp
+from hakobune.monitor.logfile import LogWriter
 
 _READ_SIZE = 65536
-_LINE_LIMIT = 16384  # Docker splits a longer line into partial messages
 _CLIENT_BUFFER_LIMIT = 4 << 20
 
 
@@ -49,37 +49,14 @@ def _close(fd) -> None:
             pass
 
 
-class LogWriter:
-    """Docker's json-file driver: one JSON object per line of output."""
-
-    def __init__(self, path: str):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        self.partial = {}
+class NoLog:
+    """Docker's `none` logging driver: output goes to attached clients only."""
 
     def write(self, stream: str, data: bytes) -> None:
-        buffered = self.partial.pop(stream, b"") + data
-        lines = buffered.split(b"\n")
-        rest = lines.pop()
-        out = [self._entry(stream, line + b"\n") for line in lines]
-        while len(rest) >= _LINE_LIMIT:
-            out.append(self._entry(stream, rest[:_LINE_LIMIT]))
-            rest = rest[_LINE_LIMIT:]
-        if rest:
-            self.partial[stream] = rest
-        if out:
-            os.write(self.fd, "".join(out).encode())
+        pass
 
     def flush(self) -> None:
-        out = [self._entry(stream, rest) for stream, rest in self.partial.items()]
-        self.partial.clear()
-        if out:
-            os.write(self.fd, "".join(out).encode())
-
-    @staticmethod
-    def _entry(stream: str, data: bytes) -> str:
-        return _fastjson.dumps({"log": data.decode("utf-8", "replace"), "stream": stream,
-                                "time": Sp.rfc3339nano(time.time_ns())}) + "\n"
+        pass
 
 
 class Client:
@@ -101,7 +78,7 @@ class Monitor:
     def __init__(self, spec: Sp.MonitorSpec):
         self.spec = spec
         self.policy = spec.restart
-        self.log = LogWriter(spec.log_path)
+        self.log = LogWriter(spec.log_path, spec.log_max_size, spec.log_max_file) if spec.log_path else NoLog()
         self.state = {
             "id": spec.container_id, "monitor_pid": os.getpid(),
             "monitor_start_time": Sp.process_start_time(os.getpid()),
@@ -130,6 +107,11 @@ class Monitor:
         self.control = self._listen(spec.path(Sp.CONTROL_SOCKET), 16)
         _nonblocking(self.control.fileno())
         self.poll.register(self.control.fileno(), select.POLLIN)
+        self.health = None
+        if spec.health:
+            from hakobune.monitor.health import HealthChecker
+
+            self.health = HealthChecker(spec, self.state)
 
     # -- state ---------------------------------------------------------------
     def save(self) -> None:
@@ -250,6 +232,8 @@ class Monitor:
             self.poll.register(fd, select.POLLIN)
         self.running = True
         self.state.update(status="running", pid=pid, started_at=started, exit_code=None)
+        if self.health is not None:
+            self.health.container_started()
         self.save()
 
     @staticmethod
@@ -274,7 +258,9 @@ class Monitor:
     def run(self) -> None:
         while not self.done:
             timeout = None
-            deadline = min((t for t in (self.kill_deadline, self.restart_at) if t is not None), default=None)
+            health_due = self.health.deadline() if self.health is not None else None
+            deadline = min((t for t in (self.kill_deadline, self.restart_at, health_due) if t is not None),
+                           default=None)
             if deadline is not None:
                 timeout = max(0, int((deadline - time.monotonic()) * 1000) + 1)
             for fd, events in self.poll.poll(timeout):
@@ -286,8 +272,12 @@ class Monitor:
                     self._read_output(fd)
                 elif fd in self.clients:
                     self._client_event(self.clients[fd], events)
+                elif self.health is not None and fd == self.health.probe_fd:
+                    self.health.read_output(self.poll)
             self._reap()
             now = time.monotonic()
+            if self.health is not None and self.running:
+                self.health.tick(now, self.poll)
             if self.kill_deadline is not None and now >= self.kill_deadline:
                 self.kill_deadline = None
                 self._signal_container("KILL")
@@ -313,6 +303,8 @@ class Monitor:
                 return
             if self.running and pid == self.state["pid"]:
                 self._exited(status)
+            elif self.health is not None and self.health.reaped(pid, status, self.poll):
+                self.save()
 
     # -- output --------------------------------------------------------------
     def _read_output(self, fd: int) -> bool:
@@ -354,6 +346,8 @@ class Monitor:
     # -- exit and restart -------------------------------------------------------
     def _exited(self, status: int) -> None:
         self.running = False
+        if self.health is not None:
+            self.health.container_stopped()
         code = os.waitstatus_to_exitcode(status)
         if code < 0:
             code = 128 - code
@@ -481,6 +475,8 @@ class Monitor:
             modules = sorted(m for m in sys.modules if m.startswith("hakobune") or m in _WATCHED_MODULES)
             client.send({"ok": True, **self.state, "modules": modules})
             client.close_after_flush = True
+        elif command == "update":
+            self._update(client, message)
         elif command == "stop":
             self._stop(client, float(message.get("timeout", 10)), str(message.get("signal", "TERM")))
         elif command == "attach":
@@ -493,6 +489,20 @@ class Monitor:
         else:
             client.send({"ok": False, "error": f"unknown command {command!r}"})
             client.close_after_flush = True
+
+    def _update(self, client: Client, message: dict) -> None:
+        """Take a new restart policy (`docker update --restart`)."""
+        if "restart" in message:
+            try:
+                self.policy = Sp.RestartPolicy.parse(str(message["restart"]))
+            except ValueError as e:
+                client.send({"ok": False, "error": str(e)})
+                client.close_after_flush = True
+                return
+            self.state["restart_policy"] = str(self.policy)
+            self.save()
+        client.send({"ok": True, "restart_policy": str(self.policy)})
+        client.close_after_flush = True
 
     def _stop(self, client: Client, timeout: float, signal_name: str) -> None:
         self.state["stopped_by_user"] = True

@@ -67,23 +67,34 @@ class RestartPolicy:
 
 
 class MonitorSpec:
+    """What a monitor is asked to do.  `log_path` "" means no log (Docker's
+    `none` driver); log_max_size 0 means the log never rotates.  `health`
+    is the container's health check, or None:
+    {"test": ["CMD-SHELL", "..."] or ["CMD", ...], "interval", "timeout",
+    "start_period", "start_interval" (seconds), "retries"}."""
+
     def __init__(self, container_id: str, bundle: str, state_dir: str, log_path: str,
                  runtime: str | None = None, runtime_root: str = "/run/hakobune-runtime",
-                 tty: bool = False, stdin_open: bool = False, restart: "RestartPolicy | str" = "no"):
+                 tty: bool = False, stdin_open: bool = False, restart: "RestartPolicy | str" = "no",
+                 log_max_size: int = 0, log_max_file: int = 1, health: dict | None = None):
         self.container_id = container_id
         self.bundle = os.path.abspath(bundle)
         self.state_dir = os.path.abspath(state_dir)
-        self.log_path = os.path.abspath(log_path)
+        self.log_path = os.path.abspath(log_path) if log_path else ""
         self.runtime = runtime or default_runtime()
         self.runtime_root = os.path.abspath(runtime_root)
         self.tty = tty
         self.stdin_open = stdin_open
         self.restart = restart if isinstance(restart, RestartPolicy) else RestartPolicy.parse(restart)
+        self.log_max_size = log_max_size
+        self.log_max_file = log_max_file
+        self.health = health
 
     def to_dict(self) -> dict:
         return {"container_id": self.container_id, "bundle": self.bundle, "state_dir": self.state_dir,
                 "log_path": self.log_path, "runtime": self.runtime, "runtime_root": self.runtime_root,
-                "tty": self.tty, "stdin_open": self.stdin_open, "restart": str(self.restart)}
+                "tty": self.tty, "stdin_open": self.stdin_open, "restart": str(self.restart),
+                "log_max_size": self.log_max_size, "log_max_file": self.log_max_file, "health": self.health}
 
     @classmethod
     def from_dict(cls, data: dict) -> "MonitorSpec":

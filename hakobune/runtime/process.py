@@ -51,7 +51,9 @@ def set_rlimits(process: dict) -> None:
         if not isinstance(number, int):
             raise InvalidArgument(f"process.rlimits: unknown rlimit type {rlimit['type']!r}")
         try:
-            resource.setrlimit(number, (rlimit["soft"], rlimit["hard"]))
+            # OCI's unlimited is uint64's maximum; Python's RLIM_INFINITY is -1
+            soft, hard = (resource.RLIM_INFINITY if v >= 1 << 63 else v for v in (rlimit["soft"], rlimit["hard"]))
+            resource.setrlimit(number, (soft, hard))
         except (ValueError, OSError) as e:
             raise SystemFailure(f"setrlimit {rlimit['type']}: {e}") from None
 
