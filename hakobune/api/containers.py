@@ -1,16 +1,354 @@
 """/containers/...: create, list, inspect, start, stop, kill, restart,
-pause, unpause, wait, rename, remove, prune, logs."""
+pause, unpause, wait, rename, remove, prune, logs, attach, resize, and the
+filesystem endpoints (changes, export, archive).
+
+Output to clients (logs, attach) comes from the container's json-file log,
+as the CLI's own `run` reads it: nothing a container writes between its
+start and an attach is lost.  Without a TTY it is multiplexed in Docker's
+8-byte frames (stream id, three zeros, big-endian length).
+"""
 
 from __future__ import annotations
 
+import struct
+import threading
+import time
+
 from hakobune.api import http as H
+from hakobune.errors import Conflict, HakobuneError, InvalidArgument, NotFound
+
+STDOUT, STDERR = 1, 2
 
 
 def register(router) -> None:
     router.add("POST", "/containers/create", create)
+    router.add("GET", "/containers/json", list_containers)
+    router.add("POST", "/containers/prune", prune)
+    router.add("GET", "/containers/{id}/json", inspect)
+    router.add("POST", "/containers/{id}/start", start)
+    router.add("POST", "/containers/{id}/stop", stop)
+    router.add("POST", "/containers/{id}/restart", restart)
+    router.add("POST", "/containers/{id}/kill", kill)
+    router.add("POST", "/containers/{id}/pause", pause)
+    router.add("POST", "/containers/{id}/unpause", unpause)
+    router.add("POST", "/containers/{id}/wait", wait)
+    router.add("POST", "/containers/{id}/rename", rename)
+    router.add("POST", "/containers/{id}/resize", resize)
+    router.add("POST", "/containers/{id}/attach", attach)
+    router.add("GET", "/containers/{id}/logs", logs)
+    router.add("GET", "/containers/{id}/changes", changes)
+    router.add("GET", "/containers/{id}/export", export)
+    router.add("HEAD", "/containers/{id}/archive", archive_head)
+    router.add("GET", "/containers/{id}/archive", archive_get)
+    router.add("PUT", "/containers/{id}/archive", archive_put)
+    router.add("DELETE", "/containers/{id}", remove)
 
+
+# --- life cycle -------------------------------------------------------------------------
 
 def create(engine, request):
     body = request.json({}) or {}
+    if not isinstance(body, dict):
+        raise InvalidArgument("the create body must be a JSON object")
     record = engine.create_container(body, name=request.arg("name") or None)
     return H.json_response({"Id": record["Id"], "Warnings": []}, 201)
+
+
+def list_containers(engine, request):
+    from hakobune.engine.summary import container_summary
+
+    pairs = engine.containers(all=request.flag("all"), filters=request.filters(),
+                              limit=request.integer("limit", 0) or 0)
+    summaries = []
+    for record, state in pairs:
+        try:
+            inspected = engine.container_inspect(record["Id"], size=request.flag("size"))
+        except NotFound:
+            continue  # removed meanwhile
+        summary = container_summary(record, state, inspected)
+        if request.flag("size"):
+            summary["SizeRw"], summary["SizeRootFs"] = inspected.get("SizeRw", 0), inspected.get("SizeRootFs", 0)
+        summaries.append(summary)
+    return H.json_response(summaries)
+
+
+def inspect(engine, request):
+    return H.json_response(engine.container_inspect(request.params["id"], size=request.flag("size")))
+
+
+def start(engine, request):
+    _, started = engine.start_container(request.params["id"])
+    return H.no_content(204 if started else 304)
+
+
+def _timeout(request) -> float | None:
+    value = request.integer("t")
+    return None if value is None else float(value)
+
+
+def stop(engine, request):
+    name = request.params["id"]
+    if not _state(engine, name)["Running"]:
+        return H.no_content(304)
+    engine.stop_container(name, _timeout(request), request.arg("signal") or None)
+    return H.no_content()
+
+
+def restart(engine, request):
+    engine.restart_container(request.params["id"], _timeout(request))
+    return H.no_content()
+
+
+def kill(engine, request):
+    engine.kill_container(request.params["id"], request.arg("signal") or "KILL")
+    return H.no_content()
+
+
+def pause(engine, request):
+    engine.pause_container(request.params["id"])
+    return H.no_content()
+
+
+def unpause(engine, request):
+    engine.unpause_container(request.params["id"])
+    return H.no_content()
+
+
+def wait(engine, request):
+    """The answer's head goes at once (clients wait for it before they
+    start the container); the body when the condition is met."""
+    name = request.params["id"]
+    condition = request.arg("condition") or "not-running"
+    engine.container_id(name)  # a 404 before the stream
+
+    def body():
+        try:
+            code = engine.wait_container(name, condition)
+            document = {"Error": None, "StatusCode": code}
+        except HakobuneError as e:
+            document = {"Error": {"Message": e.message}, "StatusCode": -1}
+        yield from H.json_lines([document])
+
+    return H.Stream(200, body())
+
+
+def rename(engine, request):
+    new_name = request.arg("name")
+    if not new_name:
+        raise InvalidArgument("name is required")
+    engine.rename_container(request.params["id"], new_name)
+    return H.no_content()
+
+
+def remove(engine, request):
+    engine.remove_container(request.params["id"], force=request.flag("force"), volumes=request.flag("v"))
+    return H.no_content()
+
+
+def prune(engine, request):
+    return H.json_response(engine.prune_containers(request.filters()))
+
+
+def resize(engine, request):
+    height, width = request.integer("h", 0), request.integer("w", 0)
+    container_id = engine.container_id(request.params["id"])
+    if not _state(engine, container_id)["Running"]:
+        raise Conflict(f"Container {container_id} is not running")
+    attachment = engine.attach_container(container_id, timeout=5)
+    try:
+        attachment.resize(height, width)
+    finally:
+        attachment.close()
+    return H.Response(200)
+
+
+def _state(engine, name: str) -> dict:
+    return engine.container_inspect(name)["State"]
+
+
+# --- output: logs and attach ------------------------------------------------------------
+
+def _frame(stream: str, data: bytes, tty: bool) -> bytes:
+    if tty:
+        return data
+    return struct.pack(">BxxxI", STDERR if stream == "stderr" else STDOUT, len(data)) + data
+
+
+def _wanted(request, entry: dict) -> bool:
+    stream = entry.get("stream")
+    return (stream == "stderr" and request.flag("stderr")) or (stream != "stderr" and request.flag("stdout"))
+
+
+def logs(engine, request):
+    from hakobune.engine.engine import _time_bound_ns
+    from hakobune.engine.logstream import entry_time_ns, fixed_stamp, follow_log
+
+    name = request.params["id"]
+    if not (request.flag("stdout") or request.flag("stderr")):
+        raise InvalidArgument("Bad parameters: you must choose at least one stream")
+    inspected = engine.container_inspect(name)
+    container_id, tty = inspected["Id"], bool(inspected["Config"].get("Tty"))
+    tail_text = request.arg("tail") or "all"
+    if tail_text == "all":
+        tail = None
+    else:
+        try:
+            tail = int(tail_text)
+        except ValueError:
+            raise InvalidArgument(f'invalid value for "tail": "{tail_text}"') from None
+        tail = None if tail < 0 else tail
+    since = request.arg("since")
+    until = request.arg("until")
+    since_ns = _time_bound_ns(since) if since and since != "0" else None
+    until_ns = _time_bound_ns(until) if until and until != "0" else None
+    timestamps = request.flag("timestamps")
+    details = request.flag("details")
+
+    def chunks():
+        for entry in follow_log(engine, container_id, since_ns, until_ns, tail, follow=request.flag("follow")):
+            if not _wanted(request, entry):
+                continue
+            line = entry.get("log", "")
+            if details:
+                attrs = entry.get("attrs") or {}
+                line = ",".join(f"{k}={v}" for k, v in sorted(attrs.items())) + " " + line
+            if timestamps:
+                line = fixed_stamp(entry_time_ns(entry)) + " " + line
+            yield _frame(entry.get("stream"), line.encode("utf-8", "surrogateescape"), tty)
+
+    content_type = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
+    return H.Stream(200, chunks(), content_type)
+
+
+def attach(engine, request):
+    inspected = engine.container_inspect(request.params["id"])
+    container_id, tty = inspected["Id"], bool(inspected["Config"].get("Tty"))
+    status = inspected["State"]["Status"]
+    if status == "exited" and request.flag("stream"):
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    offset = engine.log_size(container_id)
+    attached_at = time.time()
+    note = getattr(engine, "note_attach", None)
+    if note:
+        note(engine.lifecycle.store.read(container_id))
+
+    def run(sock, rfile):
+        if request.flag("stdin") and inspected["Config"].get("OpenStdin"):
+            threading.Thread(target=_forward_stdin, args=(engine, container_id, rfile), daemon=True).start()
+        if request.flag("logs"):
+            for entry, _ in engine.read_log(container_id):
+                if _wanted(request, entry):
+                    sock.sendall(_frame(entry.get("stream"), entry.get("log", "").encode("utf-8", "surrogateescape"),
+                                        tty))
+        if request.flag("stream"):
+            _stream_output(engine, request, container_id, offset, attached_at, tty, sock)
+        try:
+            sock.shutdown(2)
+        except OSError:
+            pass
+
+    content_type = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
+    return H.Hijack(run, content_type)
+
+
+def _stream_output(engine, request, container_id: str, offset: int, attached_at: float, tty: bool, sock) -> None:
+    """The log from `offset` until the container, started after the attach
+    or running at it, has stopped."""
+    from hakobune.engine.containers import unix_time_of
+
+    while True:
+        try:
+            state = engine.container_inspect(container_id)["State"]
+        except NotFound:
+            state = None
+        for entry, offset in engine.read_log(container_id, offset):
+            if _wanted(request, entry):
+                sock.sendall(_frame(entry.get("stream"), entry.get("log", "").encode("utf-8", "surrogateescape"),
+                                    tty))
+        if state is None:
+            return
+        if state["Status"] == "exited" and (unix_time_of(state["StartedAt"]) >= attached_at - 1
+                                            or unix_time_of(state["FinishedAt"]) >= attached_at):
+            for entry, offset in engine.read_log(container_id, offset):
+                if _wanted(request, entry):
+                    sock.sendall(_frame(entry.get("stream"),
+                                        entry.get("log", "").encode("utf-8", "surrogateescape"), tty))
+            return
+        time.sleep(0.05)
+
+
+def _forward_stdin(engine, container_id: str, rfile) -> None:
+    """The client's stream to the container's stdin, through the monitor
+    (once the container has one); EOF closes the container's stdin."""
+    attachment = None
+    deadline = time.monotonic() + 60
+    while attachment is None and time.monotonic() < deadline:
+        try:
+            attachment = engine.attach_container(container_id, timeout=5)
+        except HakobuneError:
+            time.sleep(0.05)
+    if attachment is None:
+        return
+    try:
+        while True:
+            data = rfile.read1(65536) if hasattr(rfile, "read1") else rfile.read(65536)
+            if not data:
+                attachment.close_stdin()
+                return
+            attachment.write(data.decode("utf-8", "surrogateescape"))
+    except (OSError, ValueError):
+        return
+    finally:
+        attachment.close()
+
+
+# --- the filesystem -----------------------------------------------------------------------
+
+def changes(engine, request):
+    return H.json_response(engine.container_changes(request.params["id"]))
+
+
+def export(engine, request):
+    from hakobune.api.images import _written_by
+
+    container_id = engine.container_id(request.params["id"])
+    return H.Stream(200, _written_by(lambda out: engine.export_container(container_id, out)), "application/x-tar")
+
+
+def _path_stat_header(stat: dict) -> tuple[str, str]:
+    import base64
+    import json
+
+    return "X-Docker-Container-Path-Stat", base64.b64encode(json.dumps(stat).encode()).decode()
+
+
+def archive_head(engine, request):
+    stat = engine.archive_stat(request.params["id"], _archive_path(request))
+    return H.Response(200, b"", None, [_path_stat_header(stat)])
+
+
+def archive_get(engine, request):
+    from hakobune.api.images import _written_by
+
+    name, path = request.params["id"], _archive_path(request)
+    stat = engine.archive_stat(name, path)
+
+    def write(out):
+        with engine.archive_get(name, path) as (_, write_tar):
+            write_tar(out)
+
+    return H.Stream(200, _written_by(write), "application/x-tar", [_path_stat_header(stat)])
+
+
+def archive_put(engine, request):
+    engine.archive_put(request.params["id"], _archive_path(request), request.body,
+                       no_overwrite_dir_non_dir=request.flag("noOverwriteDirNonDir"),
+                       copy_uid_gid=request.flag("copyUIDGID"))
+    return H.Response(200)
+
+
+def _archive_path(request) -> str:
+    path = request.arg("path")
+    if not path:
+        raise InvalidArgument("path is required")
+    return path

@@ -112,30 +112,51 @@ def _save(engine, names):
 
 
 class _QueueWriter:
-    def __init__(self, chunks: queue.Queue):
+    """A file object whose writes go to a queue; once the reader has gone
+    (`abandoned` set), a write raises BrokenPipeError, so the writer stops
+    and lets go of what it holds (a container's lock, a mount)."""
+
+    def __init__(self, chunks: queue.Queue, abandoned: threading.Event):
         self.chunks = chunks
+        self.abandoned = abandoned
 
     def write(self, data) -> int:
-        self.chunks.put(bytes(data))
-        return len(data)
+        while True:
+            if self.abandoned.is_set():
+                raise BrokenPipeError("the client has gone")
+            try:
+                self.chunks.put(bytes(data), timeout=0.5)
+                return len(data)
+            except queue.Full:
+                continue
 
     def flush(self) -> None:
         pass
 
 
 def _written_by(write):
-    """The bytes `write(file)` writes, as a stream of chunks."""
+    """The bytes `write(file)` writes, as a stream of chunks; closing the
+    stream early (the client hung up) stops the writer."""
     chunks: queue.Queue = queue.Queue(maxsize=64)
+    abandoned = threading.Event()
     end = object()
 
     def target():
         try:
-            write(_QueueWriter(chunks))
+            write(_QueueWriter(chunks, abandoned))
         except (HakobuneError, OSError):
             pass  # the archive ends short; the client sees a truncated tar
         finally:
-            chunks.put(end)
+            while not abandoned.is_set():
+                try:
+                    chunks.put(end, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
 
     threading.Thread(target=target, daemon=True).start()
-    while (chunk := chunks.get()) is not end:
-        yield chunk
+    try:
+        while (chunk := chunks.get()) is not end:
+            yield chunk
+    finally:
+        abandoned.set()

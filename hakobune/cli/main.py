@@ -57,9 +57,14 @@ def _ps_command(use: str, aliases=()):
 
     return Command(use, "List containers", aliases=aliases, args=no_args, run="hakobune.cli.containers:ps",
                    flags=[Flag.bool("all", "a", "Show all containers (default shows just running)"),
+                          Flag.filter("filter", "f", "Filter output based on conditions provided"),
                           Flag.string("format", "", FORMAT_HELP),
+                          Flag.int("last", "n", "Show n last created containers (includes all states)",
+                                   default=-1),
+                          Flag.bool("latest", "l", "Show the latest created container (includes all states)"),
                           Flag.bool("no-trunc", "", "Don't truncate output"),
-                          Flag.bool("quiet", "q", "Only display container IDs")])
+                          Flag.bool("quiet", "q", "Only display container IDs"),
+                          Flag.bool("size", "s", "Display total file sizes")])
 
 
 def _history_command():
@@ -142,21 +147,106 @@ def _push_command(use: str):
 
 
 def _run_flags(run: bool):
+    """`run` and `create` flags, with docker's names, help and value kinds
+    (hakobune.cli.runopts turns them into the create body)."""
     from hakobune.cli.args import Flag, kinds
 
-    flags = [Flag.list("env", "e", "Set environment variables", convert=kinds.validate_env),
+    health_unit = " (ms|s|m|h)"
+    flags = [Flag.list("cap-add", "", "Add Linux capabilities"),
+             Flag.list("cap-drop", "", "Drop Linux capabilities"),
+             Flag.int("cpu-period", "", "Limit CPU CFS (Completely Fair Scheduler) period"),
+             Flag.int("cpu-quota", "", "Limit CPU CFS (Completely Fair Scheduler) quota"),
+             Flag.int("cpu-shares", "c", "CPU shares (relative weight)"),
+             Flag.cpus("cpus", "", "Number of CPUs"),
+             Flag.string("cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)"),
+             Flag.string("cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)"),
+             Flag.list("device", "", "Add a host device to the container"),
+             Flag.list("env", "e", "Set environment variables", convert=kinds.validate_env),
+             Flag.list("env-file", "", "Read in a file of environment variables"),
              Flag.string("entrypoint", "", "Overwrite the default ENTRYPOINT of the image"),
+             Flag.list("group-add", "", "Add additional groups to join"),
+             Flag.string("health-cmd", "", "Command to run to check health"),
+             Flag.duration("health-interval", "", "Time between running the check" + health_unit,
+                           show_default=True),
+             Flag.int("health-retries", "", "Consecutive failures needed to report unhealthy"),
+             Flag.duration("health-start-interval", "", "Time between running the check during the start "
+                           "period" + health_unit, show_default=True),
+             Flag.duration("health-start-period", "", "Start period for the container to initialize before "
+                           "starting health-retries countdown" + health_unit, show_default=True),
+             Flag.duration("health-timeout", "", "Maximum time to allow one check to run" + health_unit,
+                           show_default=True),
              Flag.string("hostname", "h", "Container host name"),
+             Flag.bool("init", "", "Run an init inside the container that forwards signals and reaps processes"),
              Flag.bool("interactive", "i", "Keep STDIN open even if not attached"),
+             Flag.string("ipc", "", "IPC mode to use"),
+             Flag.list("label", "l", "Set meta data on a container", convert=kinds.validate_label),
+             Flag.list("label-file", "", "Read in a line delimited file of labels"),
+             Flag.string("log-driver", "", "Logging driver for the container"),
+             Flag.list("log-opt", "", "Log driver options"),
+             Flag.bytes("memory", "m", "Memory limit"),
+             Flag.bytes("memory-reservation", "", "Memory soft limit"),
+             Flag.swap_bytes("memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable "
+                             "unlimited swap"),
              Flag.string("name", "", "Assign a name to the container"),
+             Flag.bool("no-healthcheck", "", "Disable any container-specified HEALTHCHECK"),
+             Flag.bool("oom-kill-disable", "", "Disable OOM Killer"),
+             Flag.int("oom-score-adj", "", "Tune host's OOM preferences (-1000 to 1000)"),
+             Flag.string("pid", "", "PID namespace to use"),
+             Flag.int("pids-limit", "", "Tune container pids limit (set -1 for unlimited)"),
+             Flag.bool("privileged", "", "Give extended privileges to this container"),
+             Flag.string("pull", "", 'Pull image before running ("always", "missing", "never")', default="missing"),
+             Flag.bool("read-only", "", "Mount the container's root filesystem as read only"),
+             Flag.string("restart", "", "Restart policy to apply when a container exits", default="no"),
              Flag.bool("rm", "", "Automatically remove the container and its associated anonymous volumes "
                        "when it exits"),
+             Flag.string("runtime", "", "Runtime to use for this container"),
+             Flag.list("security-opt", "", "Security Options"),
+             Flag.bytes("shm-size", "", "Size of /dev/shm"),
+             Flag.string("stop-signal", "", "Signal to stop the container"),
+             Flag.int("stop-timeout", "", "Timeout (in seconds) to stop a container"),
+             Flag.map("sysctl", "", "Sysctl options", convert=kinds.validate_sysctl, show_default=True),
              Flag.bool("tty", "t", "Allocate a pseudo-TTY"),
+             Flag.ulimit("ulimit", "", "Ulimit options", show_default=True),
              Flag.string("user", "u", "Username or UID (format: <name|uid>[:<group|gid>])"),
+             Flag.string("uts", "", "UTS namespace to use"),
              Flag.string("workdir", "w", "Working directory inside the container")]
+    # networks (issue 6): hakobune.cli.netopts puts them into the create body
+    flags += [Flag.list("add-host", "", "Add a custom host-to-IP mapping (host:ip)"),
+              Flag.list("dns", "", "Set custom DNS servers"),
+              Flag.list("dns-option", "", "Set DNS options"),
+              Flag.list("dns-search", "", "Set custom DNS search domains"),
+              Flag.list("expose", "", "Expose a port or a range of ports"),
+              Flag.string("ip", "", "IPv4 address (e.g., 172.30.100.104)"),
+              Flag.list("network", "", "Connect a container to a network", metavar="network"),
+              Flag.alias("net", "network"),
+              Flag.list("network-alias", "", "Add network-scoped alias for the container"),
+              Flag.alias("net-alias", "network-alias"),
+              Flag.list("publish", "p", "Publish a container's port(s) to the host"),
+              Flag.bool("publish-all", "P", "Publish all exposed ports to random ports")]
+    from hakobune.cli.volumes import run_mount_flags  # volumes (issue 5): -v, --mount, --tmpfs, --volumes-from
+
+    flags += run_mount_flags()
     if run:
         flags.append(Flag.bool("detach", "d", "Run container in background and print container ID"))
+        flags.append(Flag.string("detach-keys", "", "Override the key sequence for detaching a container"))
     return flags
+
+
+def _update_flags():
+    """`update`'s flags (hakobune.cli.update turns them into Docker's UpdateConfig)."""
+    from hakobune.cli.args import Flag
+
+    return [Flag.int("cpu-period", "", "Limit CPU CFS (Completely Fair Scheduler) period"),
+            Flag.int("cpu-quota", "", "Limit CPU CFS (Completely Fair Scheduler) quota"),
+            Flag.int("cpu-shares", "c", "CPU shares (relative weight)"),
+            Flag.cpus("cpus", "", "Number of CPUs"),
+            Flag.string("cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)"),
+            Flag.string("cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)"),
+            Flag.bytes("memory", "m", "Memory limit"),
+            Flag.bytes("memory-reservation", "", "Memory soft limit"),
+            Flag.swap_bytes("memory-swap", "", "Swap limit equal to memory plus swap: -1 to enable unlimited swap"),
+            Flag.int("pids-limit", "", "Tune container pids limit (set -1 for unlimited)"),
+            Flag.string("restart", "", "Restart policy to apply when a container exits")]
 
 
 def _container_commands(add):
@@ -169,23 +259,82 @@ def _container_commands(add):
                 interspersed=False, run="hakobune.cli.containers:create", flags=_run_flags(False)))
     add(Command("start [OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers",
                 args=min_args(1), run="hakobune.cli.containers:start",
-                flags=[Flag.bool("attach", "a", "Attach STDOUT/STDERR and forward signals")]))
+                flags=[Flag.bool("attach", "a", "Attach STDOUT/STDERR and forward signals"),
+                       Flag.string("detach-keys", "", "Override the key sequence for detaching a container"),
+                       Flag.bool("interactive", "i", "Attach container's STDIN")]))
     add(Command("stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
-                args=min_args(1), run="hakobune.cli.containers:stop",
-                flags=[Flag.int("time", "t", "Seconds to wait before killing the container")]))
+                args=min_args(1), run="hakobune.cli.containers:stop", flags=_stop_flags()))
+    add(Command("restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers",
+                args=min_args(1), run="hakobune.cli.containers:restart", flags=_stop_flags()))
+    add(Command("kill [OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers",
+                args=min_args(1), run="hakobune.cli.containers:kill",
+                flags=[Flag.string("signal", "s", "Signal to send to the container")]))
+    add(Command("pause CONTAINER [CONTAINER...]", "Pause all processes within one or more containers",
+                args=min_args(1), run="hakobune.cli.containers:pause"))
+    add(Command("unpause CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers",
+                args=min_args(1), run="hakobune.cli.containers:unpause"))
+    add(Command("wait CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their "
+                "exit codes", args=min_args(1), run="hakobune.cli.containers:wait"))
+    add(Command("rename CONTAINER NEW_NAME", "Rename a container", args=exact_args(2),
+                run="hakobune.cli.containers:rename"))
+    add(Command("attach [OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a "
+                "running container", args=exact_args(1), run="hakobune.cli.containers:attach",
+                flags=[Flag.string("detach-keys", "", "Override the key sequence for detaching a container"),
+                       Flag.bool("no-stdin", "", "Do not attach STDIN"),
+                       Flag.bool("sig-proxy", "", "Proxy all received signals to the process", default=True)]))
     add(Command("rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", aliases=("remove",),
                 args=min_args(1), run="hakobune.cli.containers:rm",
                 flags=[Flag.bool("force", "f", "Force the removal of a running container (uses SIGKILL)"),
                        Flag.bool("volumes", "v", "Remove anonymous volumes associated with the container")]))
     add(Command("logs [OPTIONS] CONTAINER", "Fetch the logs of a container", args=exact_args(1),
                 run="hakobune.cli.containers:logs",
-                flags=[Flag.bool("follow", "f", "Follow log output")]))
+                flags=[Flag.bool("details", "", "Show extra details provided to logs"),
+                       Flag.bool("follow", "f", "Follow log output"),
+                       Flag.string("since", "", 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or '
+                                   'relative (e.g. "42m" for 42 minutes)'),
+                       Flag.string("tail", "n", 'Number of lines to show from the end of the logs', default="all"),
+                       Flag.bool("timestamps", "t", "Show timestamps"),
+                       Flag.string("until", "", 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or '
+                                   'relative (e.g. "42m" for 42 minutes)')]))
+    add(Command("update [OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers",
+                args=min_args(1), run="hakobune.cli.update:update", flags=_update_flags()))
     _process_commands(add)
     _filesystem_commands(add)
+    add(_port_command())  # networks (issue 6)
+
+
+def _stop_flags():
+    from hakobune.cli.args import Flag
+
+    return [Flag.string("signal", "s", "Signal to send to the container"),
+            Flag.int("timeout", "t", "Seconds to wait before killing the container"),
+            Flag.int("time", "", "Seconds to wait before killing the container (deprecated: use --timeout)",
+                     deprecated="use --timeout instead")]
 
 
 def _process_commands(add):
     """exec, top, stats: the container's processes (hakobune.cli.processes)."""
+    from hakobune.cli.args import Command, Flag, kinds, min_args
+
+    add(Command("exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container",
+                args=min_args(2), interspersed=False, run="hakobune.cli.processes:exec_",
+                flags=[Flag.bool("detach", "d", "Detached mode: run command in the background"),
+                       Flag.string("detach-keys", "", "Override the key sequence for detaching a container"),
+                       Flag.list("env", "e", "Set environment variables", convert=kinds.validate_env),
+                       Flag.list("env-file", "", "Read in a file of environment variables"),
+                       Flag.bool("interactive", "i", "Keep STDIN open even if not attached"),
+                       Flag.bool("privileged", "", "Give extended privileges to the command"),
+                       Flag.bool("tty", "t", "Allocate a pseudo-TTY"),
+                       Flag.string("user", "u", 'Username or UID (format: "<name|uid>[:<group|gid>]")'),
+                       Flag.string("workdir", "w", "Working directory inside the container")]))
+    add(Command("top CONTAINER [ps OPTIONS]", "Display the running processes of a container", args=min_args(1),
+                interspersed=False, run="hakobune.cli.processes:top"))
+    add(Command("stats [OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics",
+                run="hakobune.cli.processes:stats",
+                flags=[Flag.bool("all", "a", "Show all containers (default shows just running)"),
+                       Flag.string("format", "", FORMAT_HELP),
+                       Flag.bool("no-stream", "", "Disable streaming stats and only pull the first result"),
+                       Flag.bool("no-trunc", "", "Do not truncate output")]))
 
 
 def _filesystem_commands(add):
@@ -244,6 +393,10 @@ def build_root():
     container = root.add(Command("container", "Manage containers"))
     _container_commands(container.add)
     container.add(_ps_command("ls [OPTIONS]", aliases=("ps", "list")))
+    container.add(Command("prune [OPTIONS]", "Remove all stopped containers", args=no_args,
+                          run="hakobune.cli.containers:prune",
+                          flags=[Flag.filter("filter", "", 'Provide filter values (e.g. "until=<timestamp>")'),
+                                 Flag.bool("force", "f", "Do not prompt for confirmation")]))
     container.add(Command("inspect [OPTIONS] CONTAINER [CONTAINER...]",
                           "Display detailed information on one or more containers", args=min_args(1),
                           run="hakobune.cli.containers:container_inspect",
@@ -278,6 +431,7 @@ def build_root():
     _volume_commands(root)
     _network_commands(root)
     _server_commands(root)
+    _build_commands(root)
 
     system = root.add(Command("system", "Manage Docker"))
     system.add(Command("check", "Verify the image store: every blob against its digest, every image's "
@@ -289,6 +443,16 @@ def build_root():
     system.add(Command("info [OPTIONS]", "Display system-wide information", args=no_args,
                        run="hakobune.cli.system:info",
                        flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
+    system.add(_events_command())
+    system.add(Command("prune [OPTIONS]", "Remove unused data", args=no_args, run="hakobune.cli.system:prune",
+                       flags=[Flag.bool("all", "a", "Remove all unused images not just dangling ones"),
+                              Flag.filter("filter", "", 'Provide filter values (e.g. "label=<key>=<value>")'),
+                              Flag.bool("force", "f", "Do not prompt for confirmation"),
+                              Flag.bool("volumes", "", "Prune anonymous volumes")]))
+    system.add(Command("restore", "Start the containers whose restart policy is always or unless-stopped and "
+                       "that were not stopped by the user (after a reboot; for a systemd unit or a boot script)",
+                       args=no_args, run="hakobune.cli.system:restore"))
+    root.add(_events_command())
     root.add(Command("info [OPTIONS]", "Display system-wide information", args=no_args,
                      run="hakobune.cli.system:info",
                      flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
@@ -296,6 +460,21 @@ def build_root():
                      run="hakobune.cli.system:version",
                      flags=[Flag.string("format", "f", INSPECT_FORMAT_HELP)]))
     return root
+
+
+def _events_command():
+    from hakobune.cli.args import Command, Flag, no_args
+
+    return Command("events [OPTIONS]", "Get real time events from the server", args=no_args,
+                   run="hakobune.cli.system:events",
+                   flags=[Flag.filter("filter", "f", "Filter output based on conditions provided"),
+                          Flag.string("format", "", "Format output using a custom template:\n"
+                                      "'json':             Print in JSON format\n"
+                                      "'TEMPLATE':         Print output using the given Go template.\n"
+                                      "Refer to https://docs.docker.com/go/formatting/ for more information "
+                                      "about formatting output with templates"),
+                          Flag.string("since", "", "Show all events created since timestamp"),
+                          Flag.string("until", "", "Stream events until this timestamp")])
 
 
 def _volume_commands(root):
@@ -345,6 +524,17 @@ def _server_commands(root):
                             Flag.string("tlskey", "", "Path to TLS key file")]))
 
 
+def _build_commands(root):
+    """build and image build: a Dockerfile into an image (hakobune.cli.build)."""
+    from hakobune.cli.build import build_command, builder_command
+
+    command = root.add(build_command())
+    root.add(builder_command())
+    image = root.find("image")
+    if image is not None:
+        image.command.add(command)
+
+
 def _network_commands(root):
     """network create|ls|inspect|connect|disconnect|rm|prune (hakobune.cli.networks)."""
     from hakobune.cli.args import Command, Flag, exact_args, kinds, min_args, no_args
@@ -382,6 +572,21 @@ def _network_commands(root):
     network.add(Command("rm NETWORK [NETWORK...]", "Remove one or more networks", aliases=("remove",),
                         args=min_args(1), run="hakobune.cli.networks:rm",
                         flags=[Flag.bool("force", "f", "Do not error if the network does not exist")]))
+    network.add(Command("connect [OPTIONS] NETWORK CONTAINER", "Connect a container to a network",
+                        args=exact_args(2), run="hakobune.cli.networks:connect",
+                        flags=[Flag.list("alias", "", "Add network-scoped alias for the container"),
+                               Flag.string("ip", "", "IPv4 address (e.g., \"172.30.100.104\")")]))
+    network.add(Command("disconnect [OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
+                        args=exact_args(2), run="hakobune.cli.networks:disconnect",
+                        flags=[Flag.bool("force", "f", "Force the container to disconnect from a network")]))
+
+
+def _port_command():
+    """`port`: a container's published ports (hakobune.cli.networks)."""
+    from hakobune.cli.args import Command, range_args
+
+    return Command("port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the "
+                   "container", args=range_args(1, 2), run="hakobune.cli.networks:port")
 
 
 # --- errors: the one table ------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""The network commands: network create, ls, inspect, rm, prune (connect and
-disconnect arrive with the engine's wiring of running containers).  Each
-handler calls the Engine and prints as the docker CLI does."""
+"""The network commands: network create, ls, inspect, connect, disconnect,
+rm, prune, and `port` (a container's published ports).  Each handler calls
+the Engine and prints as the docker CLI does."""
 
 from hakobune.cli.images import engine_of, filters_of, write
 
@@ -126,3 +126,45 @@ def prune(inv):
     if deleted:
         write("Deleted Networks:\n" + "".join(name + "\n" for name in deleted) + "\n")
     return 0
+
+
+def connect(inv):
+    o = inv.opts
+    engine_of(inv).connect_container(inv.args[0], inv.args[1], aliases=list(o.alias), ip=o.ip or "")
+    return 0
+
+
+def disconnect(inv):
+    engine_of(inv).disconnect_container(inv.args[0], inv.args[1], force=inv.opts.force)
+    return 0
+
+
+def port(inv):
+    """`port CONTAINER [PRIVATE_PORT[/PROTO]]`: docker's lines."""
+    from hakobune.cli.main import CLIError
+
+    container = inv.args[0]
+    settings = engine_of(inv).container_inspect(container)["NetworkSettings"]
+    ports = settings.get("Ports") or {}
+    if len(inv.args) > 1:
+        wanted = inv.args[1]
+        port_text, _, proto = wanted.partition("/")
+        key = f"{port_text}/{proto or 'tcp'}"
+        bindings = ports.get(key)
+        if not bindings:
+            raise CLIError(f"Error: No public port '{key}' published for {container}", 1)
+        write("".join(f"{_host_port(b)}\n" for b in bindings))
+        return 0
+    lines = []
+    for key, bindings in ports.items():
+        for binding in bindings or ():
+            lines.append(f"{key} -> {_host_port(binding)}")
+    write("".join(text + "\n" for text in sorted(lines)))  # docker sorts the lines as strings
+    return 0
+
+
+def _host_port(binding: dict) -> str:
+    host_ip = binding.get("HostIp") or "0.0.0.0"
+    if ":" in host_ip:
+        host_ip = f"[{host_ip}]"
+    return f"{host_ip}:{binding.get('HostPort', '')}"

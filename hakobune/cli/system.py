@@ -1,8 +1,14 @@
-"""`system df`, `version` and `info`, formatted as the docker CLI does.  There
-is no daemon: "Server" is this process's view of the engine's state."""
+"""`system df`, `version`, `info`, `events`, `system prune` and `system
+restore`, formatted as the docker CLI does.  There is no daemon: "Server" is
+this process's view of the engine's state, and `events` reads the journal
+that every command appends to (hakobune.engine.events).  `system restore`
+is hakobune's own: run at boot (a systemd unit or a boot script), it starts
+the containers whose restart policy is always or unless-stopped and that the
+user had not stopped."""
 
 import os
 import platform
+import sys
 
 from hakobune.cli.images import engine_of, human_size, render, write
 
@@ -60,6 +66,7 @@ def df(inv):
 
 def _df_verbose(usage: dict) -> int:
     from hakobune.cli.images import IMAGES_HEADERS, _image_rows
+    from hakobune.cli.volumes import volumes_df_table
 
     headers = dict(IMAGES_HEADERS)
     table = ("table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}"
@@ -67,7 +74,7 @@ def _df_verbose(usage: dict) -> int:
     text = "Images space usage:\n\n" + render(table, _image_rows(usage["Images"], True, False), headers, table)
     text += ("\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      "
              "CREATED   STATUS    NAMES\n"
-             "\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n"
+             "\nLocal Volumes space usage:\n\n" + volumes_df_table(usage.get("Volumes")) +
              "\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n")
     write(text)
     return 0
@@ -118,35 +125,155 @@ def version(inv):
     return 0
 
 
+def _binary_size(size: float) -> str:
+    """go-units BytesSize: "3.8GiB"."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    i = 0
+    while size >= 1024 and i < len(units) - 1:
+        size /= 1024
+        i += 1
+    return f"{size:.4g}{units[i]}"
+
+
 def info(inv):
     from hakobune import __version__
 
-    data = engine_of(inv).info()
-    data["RunRoot"] = engine_of(inv).runroot
+    engine = engine_of(inv)
+    data = engine.info()
     if inv.opts.format:
         from hakobune.cli.template.table import render_rows
 
         write(render_rows(inv.opts.format, [data]))
         return 0
-    write("Client:\n"
-          f" Version:    {__version__}\n"
-          " Context:    default\n"
-          " Debug Mode: false\n"
-          "\n"
-          "Server:\n"
-          f" Containers: {data['Containers']}\n"
-          f"  Running: {data['ContainersRunning']}\n"
-          f"  Paused: {data['ContainersPaused']}\n"
-          f"  Stopped: {data['ContainersStopped']}\n"
-          f" Images: {data['Images']}\n"
-          f" Server Version: {data['ServerVersion']}\n"
-          f" Storage Driver: {data['Driver']}\n"
-          f" Kernel Version: {data['KernelVersion']}\n"
-          f" Operating System: {data['OperatingSystem']}\n"
-          f" OSType: {data['OSType']}\n"
-          f" Architecture: {data['Architecture']}\n"
-          f" CPUs: {data['NCPU']}\n"
-          f" Name: {data['Name']}\n"
-          f" Docker Root Dir: {data['DockerRootDir']}\n"
-          f" Run Root Dir: {data['RunRoot']}\n")
+    lines = ["Client:", f" Version:    {__version__}", " Context:    default", " Debug Mode: false", "",
+             "Server:",
+             f" Containers: {data['Containers']}",
+             f"  Running: {data['ContainersRunning']}",
+             f"  Paused: {data['ContainersPaused']}",
+             f"  Stopped: {data['ContainersStopped']}",
+             f" Images: {data['Images']}",
+             f" Server Version: {data['ServerVersion']}",
+             f" Storage Driver: {data['Driver']}"]
+    lines += [f"  {name}: {value}" for name, value in data.get("DriverStatus") or ()]
+    plugins = data.get("Plugins") or {}
+    lines += [f" Logging Driver: {data['LoggingDriver']}",
+              f" Cgroup Driver: {data['CgroupDriver']}",
+              f" Cgroup Version: {data['CgroupVersion']}",
+              " Plugins:",
+              f"  Volume: {' '.join(plugins.get('Volume') or [])}",
+              f"  Network: {' '.join(plugins.get('Network') or [])}",
+              f"  Log: {' '.join(plugins.get('Log') or [])}",
+              " Swarm: inactive",
+              f" Runtimes: {' '.join(sorted(data.get('Runtimes') or {}))}",
+              f" Default Runtime: {data['DefaultRuntime']}",
+              f" Init Binary: {data.get('InitBinary', '')}",
+              " Security Options:"]
+    for option in data.get("SecurityOptions") or ():
+        fields = dict(part.partition("=")[::2] for part in option.split(","))
+        lines.append(f"  {fields.get('name', option)}")
+        if fields.get("profile"):
+            lines.append(f"   Profile: {fields['profile']}")
+    lines += [f" Kernel Version: {data['KernelVersion']}",
+              f" Operating System: {data['OperatingSystem']}",
+              f" OSType: {data['OSType']}",
+              f" Architecture: {data['Architecture']}",
+              f" CPUs: {data['NCPU']}",
+              f" Total Memory: {_binary_size(data.get('MemTotal', 0))}",
+              f" Name: {data['Name']}",
+              f" Docker Root Dir: {data['DockerRootDir']}",
+              f" Run Root Dir: {data['RunRoot']}",
+              " Debug Mode: false",
+              " Experimental: false",
+              f" Live Restore Enabled: {'true' if data.get('LiveRestoreEnabled') else 'false'}"]
+    write("\n".join(lines) + "\n")
+    for warning in data.get("Warnings") or ():
+        sys.stderr.write(warning + "\n")
     return 0
+
+
+# --- events ----------------------------------------------------------------------
+
+def events(inv):
+    """docker events: the journal's events; without --until it follows
+    new ones until interrupted."""
+    from hakobune.cli.images import filters_of
+    from hakobune.engine import events as E
+
+    o = inv.opts
+    engine = engine_of(inv)
+    template = None
+    if o.format:
+        from hakobune.cli.template.table import parse_format
+
+        _, template = parse_format(o.format)
+    for event in engine.events(since=o.since or None, until=o.until or None, filters=filters_of(o.filter)):
+        if template is not None:
+            out = []
+            template.execute_into(out, _EventRow(event))
+            text = "".join(out) + "\n"
+        else:
+            text = E.default_line(event) + "\n"
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+class _EventRow(dict):
+    """An event for templates: Go's events.Message field order for `json`."""
+
+    def __json__(self):
+        from hakobune.cli.template.table import go_json
+
+        return go_json(dict(self), escape_html=True)
+
+
+# --- prune, restore ----------------------------------------------------------------
+
+def prune(inv):
+    from hakobune.cli.containers import prune_text
+    from hakobune.cli.images import filters_of
+
+    o = inv.opts
+    if not o.force:
+        items = ["all stopped containers", "all networks not used by at least one container"]
+        if o.volumes:
+            items.append("all anonymous volumes not used by at least one container")
+        items.append("all images without at least one container associated to them" if o.all
+                     else "all dangling images")
+        items.append("all build cache" if o.all else "unused build cache")
+        write("WARNING! This will remove:\n" + "".join(f"  - {item}\n" for item in items)
+              + "\nAre you sure you want to continue? [y/N] ")
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    report = engine_of(inv).system_prune(all=o.all, volumes=o.volumes, filters=filters_of(o.filter))
+    containers = report.get("Containers") or {}
+    text = prune_text("Deleted Containers:", containers.get("ContainersDeleted"))
+    reclaimed = containers.get("SpaceReclaimed", 0)
+    text += prune_text("Deleted Networks:", (report.get("Networks") or {}).get("NetworksDeleted"))
+    volumes = report.get("Volumes") or {}
+    text += prune_text("Deleted Volumes:", volumes.get("VolumesDeleted"))
+    reclaimed += volumes.get("SpaceReclaimed", 0)
+    images = report.get("Images") or {}
+    image_lines = []
+    for item in images.get("ImagesDeleted") or ():
+        if item.get("Untagged"):
+            image_lines.append(f"untagged: {item['Untagged']}")
+        if item.get("Deleted"):
+            image_lines.append(f"deleted: {item['Deleted']}")
+    text += prune_text("Deleted Images:", image_lines)
+    reclaimed += images.get("SpaceReclaimed", 0)
+    write(text + f"Total reclaimed space: {human_size(reclaimed)}\n")
+    return 0
+
+
+def restore(inv):
+    """Start the always/unless-stopped containers the user did not stop;
+    each started container's id on stdout, failures on stderr (status 1)."""
+    failed = False
+    for container_id, error in engine_of(inv).restore_containers():
+        if error is None:
+            write(container_id + "\n")
+        else:
+            failed = True
+            sys.stderr.write(f"Error: cannot start {container_id}: {error}\n")
+    return 1 if failed else 0

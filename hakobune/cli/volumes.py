@@ -245,3 +245,92 @@ def tmpfs_map(values) -> dict:
         target, _, options = value.partition(":")
         tmpfs[target] = options
     return tmpfs
+
+
+# --- run/create: the flags and the create body ------------------------------------------------------
+
+def run_mount_flags():
+    """run's and create's mount flags, with docker's names and help."""
+    from hakobune.cli.args import Flag
+
+    return [Flag.list("mount", "", "Attach a filesystem mount to the container", convert=parse_mount_flag,
+                      metavar="mount"),
+            Flag.list("tmpfs", "", "Mount a tmpfs directory"),
+            Flag.list("volume", "v", "Bind mount a volume"),
+            Flag.string("volume-driver", "", "Optional volume driver for the container"),
+            Flag.list("volumes-from", "", "Mount volumes from the specified container(s)")]
+
+
+def apply_mount_flags(body: dict, opts) -> None:
+    """-v, --mount, --tmpfs, --volumes-from and --volume-driver into the
+    create body as the docker CLI sends them: `-v` with a source into
+    HostConfig.Binds (a relative host path made absolute), `-v /path` into
+    Config.Volumes, --mount into HostConfig.Mounts (after
+    IOMaximumBandwidth), --tmpfs into HostConfig.Tmpfs (after SecurityOpt)."""
+    host = body["HostConfig"]
+    binds, anonymous = [], {}
+    for text in getattr(opts, "volume", None) or ():
+        source, bind = client_volume_spec(text)
+        if source:
+            if bind not in binds:
+                binds.append(bind)
+        else:
+            anonymous[text] = {}
+    body["Volumes"] = anonymous
+    host["Binds"] = binds or None
+    host["VolumeDriver"] = getattr(opts, "volume_driver", "") or ""
+    host["VolumesFrom"] = list(getattr(opts, "volumes_from", None) or ()) or None
+    tmpfs = tmpfs_map(getattr(opts, "tmpfs", None))
+    mounts = list(getattr(opts, "mount", None) or ())
+    if not tmpfs and not mounts:
+        return
+    ordered = {}
+    for key, value in host.items():
+        if key in ("Tmpfs", "Mounts"):
+            continue
+        ordered[key] = value
+        if key == "SecurityOpt" and tmpfs:
+            ordered["Tmpfs"] = tmpfs
+        if key == "IOMaximumBandwidth" and mounts:
+            ordered["Mounts"] = mounts
+    if tmpfs:
+        ordered.setdefault("Tmpfs", tmpfs)
+    if mounts:
+        ordered.setdefault("Mounts", mounts)
+    body["HostConfig"] = ordered
+
+
+def client_volume_spec(text: str) -> tuple[str, str]:
+    """docker's loader.ParseVolume as the CLI uses it on a `-v`: (source, the
+    Binds entry); no source for an anonymous volume.  Errors are the CLI's
+    own ("invalid spec: ...")."""
+    from hakobune.cli.runopts import OptionError
+
+    if text == "":
+        raise OptionError("invalid empty volume spec")
+    if len(text) <= 2:
+        return "", text
+    fields = text.split(":")
+    for index, field in enumerate(fields):
+        if field == "":
+            raise OptionError(f"invalid spec: {text}: empty section between colons")
+        if index == 2 and len(fields) > 3:
+            raise OptionError(f"invalid spec: {text}: too many colons")
+    if len(fields) == 1:
+        return "", text
+    source = fields[0]
+    if source == "." or source.startswith("./"):
+        source = os.path.abspath(source)
+        return source, source + ":" + text.partition(":")[2]
+    return source, text
+
+
+# --- system df -v ------------------------------------------------------------------------------------
+
+DF_VOLUMES_TABLE = "table {{.Name}}\t{{.Links}}\t{{.Size}}"
+
+
+def volumes_df_table(volumes) -> str:
+    """`system df -v`'s Local Volumes table (the header alone when there are none)."""
+    rows = [volume_row(v) for v in sorted(volumes or (), key=lambda v: _natural_key(v["Name"]))]
+    return render(DF_VOLUMES_TABLE, rows, VOLUMES_HEADERS, DF_VOLUMES_TABLE)

@@ -10,6 +10,13 @@ Ids are 64 hex digits; names are unique (Docker's "/name" form is kept in
 the record), generated as adjective_surname when none is given.  Lookups
 take a full id, a name, or a unique id prefix (an ambiguous prefix is an
 error), in that order, as Docker's daemon does.
+
+The record also keeps, durably, whether the user stopped the container
+(`StoppedByUser`, set by stop, cleared by start): the monitor's own flag is
+volatile, and `system restore` must know it after a reboot.  Every change
+records an event in the journal (hakobune.engine.events); a container's
+"die" is recorded by whichever command first sees the exit the monitor
+recorded (`note_exits`), with the monitor's finish time.
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ import fcntl
 import os
 import re
 import secrets
+import time
 
 from hakobune import _fastjson
 from hakobune.errors import Conflict, InvalidArgument, NotFound
 
 RECORD = "config.json"
+REMOVING = ".removing-"  # a container directory being removed
 STATE_KEY = 32  # hex digits of the id naming its volatile state directory
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _HEX = re.compile(r"[0-9a-f]{1,64}")
@@ -107,6 +116,8 @@ class ContainerStore:
             names = os.listdir(self.directory)
         except FileNotFoundError:
             return []
+        if any(n.startswith(REMOVING) for n in names):
+            self.collect_removed(names)
         return [n for n in names if len(n) == 64 and _HEX.fullmatch(n)
                 and os.path.exists(os.path.join(self.directory, n, RECORD))]
 
@@ -153,15 +164,33 @@ class ContainerStore:
         return record
 
     def delete(self, container_id: str) -> None:
-        """Remove the record first (the container is gone from then on), then its files."""
+        """Move the container's directory aside in one rename (the container
+        is gone from then on), then remove its files.  A removal killed
+        midway leaves only a `.removing-<id>` directory, which the next
+        listing removes (`collect_removed`)."""
         import shutil
 
+        doomed = os.path.join(self.directory, REMOVING + container_id)
         with self.locked():
             try:
-                os.unlink(self.path(container_id, RECORD))
+                os.rename(self.path(container_id), doomed)
             except FileNotFoundError:
-                pass
-        shutil.rmtree(self.path(container_id), ignore_errors=True)
+                return
+            except OSError:  # e.g. a leftover of the same name: remove the record at least
+                try:
+                    os.unlink(self.path(container_id, RECORD))
+                except FileNotFoundError:
+                    pass
+                doomed = self.path(container_id)
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    def collect_removed(self, names) -> None:
+        """Finish removals that a killed process left (`.removing-<id>` directories)."""
+        import shutil
+
+        for name in names:
+            if name.startswith(REMOVING):
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
     # --- lookups -----------------------------------------------------------------
     def lookup(self, text: str) -> dict:
@@ -301,23 +330,30 @@ class Lifecycle:
             "Driver": "overlay", "Platform": "linux",
         }
         image_env = list(image.config.config.env)
-        record = self.store.add(record, name)
-        container_id = record["Id"]
-        if not config["Hostname"]:
-            config["Hostname"] = container_id[:12]
-        config["Env"] = specgen.container_env(image_env, config["Env"], config["Hostname"])
-        from hakobune.engine import rootfs
+        from hakobune.engine import rootfs, volsetup
 
-        try:
-            rootfs.prepare(self.store.path(container_id))
-            record.update({"LogPath": self.log_path(container_id),
-                           "HostnamePath": self.store.path(container_id, "hostname"),
-                           "HostsPath": self.store.path(container_id, "hosts"),
-                           "ResolvConfPath": self.store.path(container_id, "resolv.conf")})
-            self.store.write(record)
-        except BaseException:
-            self.store.delete(container_id)
-            raise
+        mounts = volsetup.parse(self, config, host_config)  # bad input: refused before anything is made
+        from hakobune.engine import netsetup  # networks (issue 6): unknown networks refused as Docker does
+        netsetup.check_create(self, record)
+        with volsetup.locked(self, mounts):
+            record = self.store.add(record, name)
+            container_id = record["Id"]
+            if not config["Hostname"]:
+                config["Hostname"] = container_id[:12]
+            config["Env"] = specgen.container_env(image_env, config["Env"], config["Hostname"])
+            try:
+                rootfs.prepare(self.store.path(container_id))
+                record.update({"LogPath": self.log_path(container_id),
+                               "HostnamePath": self.store.path(container_id, "hostname"),
+                               "HostsPath": self.store.path(container_id, "hosts"),
+                               "ResolvConfPath": self.store.path(container_id, "resolv.conf")})
+                if mounts:
+                    record[volsetup.VOLUME_MOUNTS_KEY] = volsetup.prepare(self, record, mounts)
+                self.store.write(record)
+            except BaseException:
+                volsetup.forget_failed(self, record)
+                self.store.delete(container_id)
+                raise
         return record
 
     # --- state ---------------------------------------------------------------------------
@@ -353,8 +389,12 @@ class Lifecycle:
                 state.update(Status="exited", ExitCode=255 if monitor.get("exit_code") is None
                              else monitor["exit_code"], Error="the container's monitor was lost")
             return state
+        if monitor.get("health"):
+            state["Health"] = monitor["health"]
         if status in ("running", "created") and monitor.get("monitor_alive"):
             state.update(Status="running", Running=True, Pid=monitor.get("pid") or 0)
+            if _frozen(record["Id"]):
+                state.update(Status="paused", Paused=True)
         elif status == "restarting":
             state.update(Status="restarting", Restarting=True, ExitCode=monitor.get("exit_code") or 0)
         else:
@@ -370,6 +410,7 @@ class Lifecycle:
         state = state or self.state(record)
         if state["Running"] or state["Restarting"]:
             return state
+        self.note_exits(record)
         container_dir = self.store.path(record["Id"])
         try:
             with self._container_lock(record["Id"], blocking=False) as held:
@@ -379,9 +420,16 @@ class Lifecycle:
                 if state["Running"] or state["Restarting"]:
                     return state
                 rootfs.unmount(container_dir)
+                from hakobune.engine import volsetup
+                volsetup.release(self, record)
+                from hakobune.engine import netsetup  # networks (issue 6)
+                netsetup.release(self, record["Id"])
                 if record["HostConfig"].get("AutoRemove") and state["Status"] == "exited":
+                    self._remember_exit(record["Id"], state["ExitCode"])
                     self._teardown(record["Id"])
                     self.store.delete(record["Id"])
+                    volsetup.remove_anonymous(self, record, True)
+                    self._event(record, "destroy")
                     return {**state, "Status": "removed"}
         except NotFound:
             return {**state, "Status": "removed"}
@@ -392,7 +440,7 @@ class Lifecycle:
         """Start the container `text` names; returns (its record, whether it
         was started now: False when it was running already)."""
         from hakobune.engine import rootfs, specgen
-        from hakobune.monitor import MonitorSpec, start_monitor
+        from hakobune.monitor import start_monitor
 
         record = self.store.lookup(text)
         container_id = record["Id"]
@@ -408,15 +456,23 @@ class Lifecycle:
             merged = rootfs.mount(container_dir, lower)
             try:
                 spec = specgen.generate(record, merged, container_dir)
+                from hakobune.engine import volsetup
+                volsetup.add_mounts(self, record, spec, merged)
+                from hakobune.engine import netsetup  # networks (issue 6): netns, veths, ports, DNS, hosts
+                netsetup.wire(self, record, spec, container_dir)
                 bundle = specgen.write_bundle(self.store.path(container_id, "bundle"), spec)
-                config = record["Config"]
-                start_monitor(MonitorSpec(container_id, bundle, self.state_dir(container_id),
-                                          self.log_path(container_id), runtime_root=self.runtime_root,
-                                          tty=bool(config.get("Tty")), stdin_open=bool(config.get("OpenStdin"))))
+                start_monitor(specgen.monitor_spec_of(record, bundle, self.state_dir(container_id),
+                                                      self.log_path(container_id), self.runroot))
             except BaseException:
                 rootfs.unmount(container_dir)
                 self._remove_cgroups(container_id)
+                from hakobune.engine import netsetup  # networks (issue 6)
+                netsetup.release(self, container_id)
                 raise
+        if record.get("StoppedByUser"):
+            record = self.update_record(container_id, StoppedByUser=False)
+        started_at = (self._monitor_state(container_id) or {}).get("started_at")
+        self._event(record, "start", _time_ns=int(started_at * 1e9) if started_at else None)
         return record, True
 
     def handle(self, container_id: str):
@@ -424,34 +480,113 @@ class Lifecycle:
 
         return MonitorHandle.open(self.state_dir(container_id))
 
-    def stop(self, text: str, timeout: float | None = None, signal: str = "TERM") -> dict:
+    def stop(self, text: str, timeout: float | None = None, signal: str | None = None) -> dict:
+        """Docker's stop: the container's StopSignal (SIGTERM by default),
+        then SIGKILL after `timeout` seconds (its StopTimeout, else 10).  The
+        record remembers durably that the user stopped it (no restart policy
+        and no `system restore` brings it back)."""
         record = self.store.lookup(text)
+        config = record.get("Config") or {}
+        if signal is None:
+            signal = config.get("StopSignal") or "TERM"
+        if timeout is None:
+            timeout = config.get("StopTimeout")
+            timeout = 10 if timeout is None else timeout
+        if timeout is not None and timeout < 0:
+            timeout = 10 ** 6  # docker: -1 waits for ever
         state = self.state(record)
+        if not record.get("StoppedByUser"):
+            record = self.update_record(record["Id"], StoppedByUser=True)
         if state["Running"] or state["Restarting"]:
-            monitor = self._monitor_state(record["Id"])
-            if monitor and monitor.get("monitor_alive"):
-                from hakobune.errors import SystemFailure
-
-                try:
-                    handle = self.handle(record["Id"])
-                    handle.stop(timeout=10 if timeout is None else timeout, signal=signal)
-                    handle.wait(timeout=30)  # the monitor records the exit after answering
-                except SystemFailure:
-                    if self._monitor_state(record["Id"]).get("monitor_alive"):
-                        raise
-            else:
-                self._runtime("delete", "--force", record["Id"])
+            self._event(record, "kill", signal=str(signal_number(signal)))
+            self._stop_through_monitor(record, state, timeout, signal)
         self.reconcile(record)
+        self._event(record, "stop")
         return record
 
-    def remove(self, text: str, force: bool = False) -> dict:
+    def _stop_through_monitor(self, record: dict, state: dict, timeout: float, signal: str) -> None:
+        from hakobune.errors import SystemFailure
+
+        container_id = record["Id"]
+        monitor = self._monitor_state(container_id)
+        if not (monitor and monitor.get("monitor_alive")):
+            self._runtime("delete", "--force", container_id)
+            return
+        handle = self.handle(container_id)
+        signal_name = signal.upper().removeprefix("SIG")
+        try:
+            if state["Paused"]:
+                self._stop_paused(handle, timeout, signal_name)
+            else:
+                handle.stop(timeout=timeout, signal=signal_name)
+            self._wait_monitor_gone(container_id, 30)  # the monitor records the exit after answering
+        except (SystemFailure, OSError):  # e.g. reset: the monitor ended while answering
+            self._await_monitor_end(container_id)
+
+    def _wait_monitor_gone(self, container_id: str, timeout: float) -> None:
+        """Until the monitor has ended (it answers a stop just before it
+        records the exit and ends): polled closely, it takes milliseconds."""
+        from hakobune.errors import SystemFailure
+
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while (self._monitor_state(container_id) or {}).get("monitor_alive"):
+            if time.monotonic() > deadline:
+                raise SystemFailure(f"timed out waiting for container {container_id}")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    def _await_monitor_end(self, container_id: str, timeout: float = 5) -> None:
+        """The monitor did not answer: it may be ending (the container exited
+        meanwhile: its socket is gone before its process).  Fine once it is
+        gone or its state no longer active; SystemFailure if it stays so."""
+        from hakobune.errors import SystemFailure
+
+        deadline = time.monotonic() + timeout
+        while True:
+            monitor = self._monitor_state(container_id) or {}
+            if not monitor.get("monitor_alive") or monitor.get("status") not in ("running", "created",
+                                                                                 "restarting"):
+                return
+            if time.monotonic() > deadline:
+                raise SystemFailure(f"the monitor of {container_id} does not answer and does not end")
+            time.sleep(0.02)
+
+    def _stop_paused(self, handle, timeout: float, signal_name: str) -> None:
+        """A frozen container gets the signal once thawed (as Docker does):
+        ask the monitor to stop, wait until it has marked the stop, thaw."""
+        import threading
+
+        failure = []
+
+        def ask():
+            try:
+                handle.stop(timeout=timeout, signal=signal_name)
+            except Exception as e:  # noqa: BLE001 - re-raised below
+                failure.append(e)
+
+        asker = threading.Thread(target=ask, daemon=True)
+        asker.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and asker.is_alive():
+            state = self._monitor_state(handle.container_id) or {}
+            if state.get("stopped_by_user"):
+                break
+            time.sleep(0.005)
+        self._runtime("resume", handle.container_id)
+        asker.join(timeout + 35)
+        if failure:
+            raise failure[0]
+
+    def remove(self, text: str, force: bool = False, volumes: bool = False) -> dict:
         record = self.store.lookup(text)
         state = self.state(record)
         if state["Running"] or state["Restarting"]:
             if not force:
                 raise Conflict(f"You cannot remove a running container {record['Id']}. Stop the container "
                                f"before attempting removal or force remove")
-            self.stop(record["Id"], timeout=0, signal="KILL")
+            self._event(record, "kill", signal="9")
+            self._kill_now(record, state)
         from hakobune.engine import rootfs
 
         with self._container_lock(record["Id"]):
@@ -459,10 +594,331 @@ class Lifecycle:
             if state["Running"] and not force:
                 raise Conflict(f"You cannot remove a running container {record['Id']}. Stop the container "
                                f"before attempting removal or force remove")
+            self.note_exits(record)
             self._teardown(record["Id"])
             rootfs.unmount(self.store.path(record["Id"]))
             self.store.delete(record["Id"])
+        from hakobune.engine import volsetup
+        volsetup.remove_anonymous(self, record, volumes)  # rm -v, --rm
+        self._event(record, "destroy")
         return record
+
+    # --- kill, pause, restart, wait, rename, prune -----------------------------------
+    def kill(self, text: str, signal: str = "KILL") -> dict:
+        """Docker's kill: send `signal` (a name with or without SIG, or a
+        number) to the container's init, straight through a pidfd where it
+        can be (`_signal_init`), else through the runtime.  SIGKILL to a
+        container with a restart policy goes through the monitor's stop, so
+        that the policy does not bring it back (Docker's ExitOnNext); a
+        paused container is thawed after the signal."""
+        number = signal_number(signal)
+        record = self.store.lookup(text)
+        state = self.state(record)
+        if not state["Running"]:
+            raise Conflict(f"Cannot kill container: {text}: Container {record['Id']} is not running")
+        self._event(record, "kill", signal=str(number))
+        if number == 9:
+            self._kill_now(record, state)
+            self.reconcile(record)
+            return record
+        if not self._signal_init(record, number) and self._runtime("kill", record["Id"], str(number)) != 0:
+            state = self.state(record)
+            if not state["Running"]:
+                raise Conflict(f"Cannot kill container: {text}: Container {record['Id']} is not running")
+            from hakobune.errors import SystemFailure
+
+            raise SystemFailure(f"Cannot kill container: {text}: the runtime could not signal it")
+        if state["Paused"]:
+            self._runtime("resume", record["Id"])
+        return record
+
+    def _kill_now(self, record: dict, state: dict) -> None:
+        """SIGKILL the container and wait until its monitor has recorded the
+        exit.  Without a restart policy, directly (`_signal_init`: no runtime
+        process to start); else through the monitor's stop, so that the
+        policy does not bring it back."""
+        from hakobune.errors import SystemFailure
+
+        policy = (record.get("HostConfig") or {}).get("RestartPolicy") or {}
+        if policy.get("Name") in (None, "", "no") and self._signal_init(record, 9):
+            if state["Paused"]:
+                self._runtime("resume", record["Id"])
+            try:
+                self._wait_monitor_gone(record["Id"], 30)
+            except SystemFailure:
+                self._await_monitor_end(record["Id"])
+            return
+        self._stop_through_monitor(record, state, 0, "KILL")
+
+    def _signal_init(self, record: dict, number: int) -> bool:
+        """Send signal `number` to the container's init without a runtime
+        process: through a pidfd, once the pid is known to be the live
+        monitor's child (not reaped yet, so not reused).  False when that
+        cannot be made sure; the caller then asks the runtime."""
+        monitor = self._monitor_state(record["Id"]) or {}
+        pid, monitor_pid = monitor.get("pid"), monitor.get("monitor_pid")
+        if not (pid and monitor_pid and monitor.get("monitor_alive") and monitor.get("status") == "running"):
+            return False
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            return False
+        try:
+            if _parent_pid(pid) != monitor_pid:
+                return False
+            import signal as signal_module
+
+            signal_module.pidfd_send_signal(pidfd, number)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(pidfd)
+
+    def pause(self, text: str) -> dict:
+        record = self.store.lookup(text)
+        state = self.state(record)
+        if not state["Running"]:
+            raise Conflict(f"Container {record['Id']} is not running")
+        if state["Paused"]:
+            raise Conflict(f"Container {record['Id']} is already paused")
+        if self._runtime("pause", record["Id"]) != 0:
+            from hakobune.errors import SystemFailure
+
+            raise SystemFailure(f"Cannot pause container {record['Id']}: the freezer cgroup did not freeze")
+        self._event(record, "pause")
+        return record
+
+    def unpause(self, text: str) -> dict:
+        record = self.store.lookup(text)
+        state = self.state(record)
+        if not state["Paused"]:
+            raise Conflict(f"Container {record['Id']} is not paused")
+        if self._runtime("resume", record["Id"]) != 0:
+            from hakobune.errors import SystemFailure
+
+            raise SystemFailure(f"Cannot unpause container {record['Id']}: the freezer cgroup did not thaw")
+        self._event(record, "unpause")
+        return record
+
+    def restart(self, text: str, timeout: float | None = None, signal: str | None = None) -> dict:
+        record = self.store.lookup(text)
+        if self.state(record)["Running"]:
+            self.stop(record["Id"], timeout, signal)
+        record, _ = self.start(record["Id"])
+        self._event(record, "restart")
+        return record
+
+    def wait(self, text: str, condition: str = "not-running") -> int:
+        """Block until the container is not running (or removed, with
+        condition "removed"; "next-exit" waits for the next exit); its exit
+        code.  Works for containers any process started: it polls what the
+        monitor records."""
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f"invalid condition: {condition!r}")
+        record = self.store.lookup(text)
+        container_id = record["Id"]
+        code = 0
+        seen_running = False
+        delay = 0.005
+        while True:
+            try:
+                current = self.store.read(container_id)
+            except NotFound:
+                return self._remembered_exit(container_id, code)
+            state = self.reconcile(current)
+            if state["Status"] == "removed":
+                return state["ExitCode"]
+            active = state["Running"] or state["Restarting"]
+            seen_running = seen_running or active
+            code = state["ExitCode"]
+            if not active and (condition == "not-running" or (condition == "next-exit" and seen_running)):
+                return code
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    # A --rm container's exit code outlives it a while, for whoever waits on
+    # it (`wait --condition removed`, `docker run --rm` through the API):
+    # whichever command removes it first keeps the code here (volatile).
+    def _remember_exit(self, container_id: str, code: int) -> None:
+        directory = os.path.join(self.runroot, "removed")
+        os.makedirs(directory, exist_ok=True)
+        temporary = os.path.join(directory, f".{container_id}.{os.getpid()}")
+        with open(temporary, "w") as f:
+            f.write(str(code))
+        os.replace(temporary, os.path.join(directory, container_id))
+        cutoff = time.time() - 600
+        for name in os.listdir(directory):
+            try:
+                if os.stat(os.path.join(directory, name)).st_mtime < cutoff:
+                    os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+    def _remembered_exit(self, container_id: str, default: int) -> int:
+        try:
+            with open(os.path.join(self.runroot, "removed", container_id)) as f:
+                return int(f.read().strip() or default)
+        except (OSError, ValueError):
+            return default
+
+    def rename(self, text: str, new_name: str) -> dict:
+        record = self.store.lookup(text)
+        if not new_name:
+            raise InvalidArgument("Neither old nor new names may be empty")
+        bare = check_name(new_name)
+        if record["Name"] == "/" + bare:
+            raise InvalidArgument("Renaming a container with the same name as its current name")
+        old_name = record["Name"]
+        with self.store.locked():
+            for other in self.store.records():
+                if other["Name"] == "/" + bare:
+                    raise Conflict(f'Conflict. The container name "/{bare}" is already in use by container '
+                                   f'"{other["Id"]}". You have to remove (or rename) that container to be able '
+                                   f'to reuse that name.')
+            record = self.store.read(record["Id"])
+            record["Name"] = "/" + bare
+            self.store.write(record)
+        self._event(record, "rename", oldName=old_name)
+        return record
+
+    def update_record(self, container_id: str, **fields) -> dict:
+        """Change fields of a record durably, under the store's lock."""
+        with self.store.locked():
+            record = self.store.read(container_id)
+            record.update(fields)
+            self.store.write(record)
+        return record
+
+    def prune(self, filters: dict | None = None) -> dict:
+        """POST /containers/prune: remove every container that is not running
+        (filters: until, label, label!); {"ContainersDeleted", "SpaceReclaimed"}."""
+        from hakobune.errors import HakobuneError
+
+        filters = {k: list(v) for k, v in (filters or {}).items() if v}
+        for name in filters:
+            if name not in ("until", "label", "label!"):
+                raise InvalidArgument(f"Invalid filter '{name}'")
+        until = None
+        if filters.get("until"):
+            from hakobune.engine.engine import _until
+
+            until = min(_until(value) for value in filters["until"])
+        deleted, reclaimed = [], 0
+        for record in self.store.records():
+            labels = record["Config"].get("Labels") or {}
+            if not _labels_match(labels, filters.get("label", [])):
+                continue
+            if any(_labels_match(labels, [label]) for label in filters.get("label!", [])):
+                continue
+            if until is not None and not (int(unix_time_of(record["Created"])), 0) < until:
+                continue
+            state = self.reconcile(record)
+            if state["Running"] or state["Restarting"] or state["Status"] == "removed":
+                continue
+            size = self.size_rw(record["Id"])
+            try:
+                self.remove(record["Id"])
+            except HakobuneError:
+                continue
+            deleted.append(record["Id"])
+            reclaimed += size
+        from hakobune.engine.events import record_event
+
+        record_event(self.root, "container", "prune", "", {"reclaimed": str(reclaimed)})
+        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+    # --- sizes -----------------------------------------------------------------------------
+    def size_rw(self, container_id: str) -> int:
+        """The read-write layer's size as Docker counts it (directory.Size):
+        files' apparent sizes, directories and empty files left out, hard
+        links once."""
+        return directory_size(self.store.path(container_id, "upper"))
+
+    def size_root_fs(self, record: dict, size_rw: int | None = None) -> int:
+        size_rw = self.size_rw(record["Id"]) if size_rw is None else size_rw
+        try:
+            image_size = self._image_store_of().inspect(record["Image"]).get("Size", 0)
+        except Exception:  # noqa: BLE001 - the image may be gone (rmi -f)
+            image_size = 0
+        return size_rw + image_size
+
+    # --- events ----------------------------------------------------------------------------
+    def _event(self, record: dict, action: str, _time_ns: int | None = None, **extra) -> None:
+        """Record a container event with Docker's attributes: the labels, image and name."""
+        from hakobune.engine.events import record_event
+
+        attributes = dict(record.get("Config", {}).get("Labels") or {})
+        attributes["image"] = record.get("Config", {}).get("Image") or record.get("Image", "")
+        attributes["name"] = record.get("Name", "").lstrip("/")
+        attributes.update(extra)
+        record_event(self.root, "container", action, record["Id"], attributes, _time_ns)
+
+    def note_exits(self, record: dict) -> None:
+        """Record a "die" event for each run of the container whose end the
+        monitor recorded and no process has reported yet (the monitor itself
+        writes no events: it must stay small and knows nothing of the
+        journal).  A marker file per run in the volatile state directory,
+        created with O_EXCL, makes sure only one process reports it."""
+        monitor = self._monitor_state(record["Id"])
+        if not monitor:
+            return
+        runs = list(monitor.get("history") or [])
+        directory = self.state_dir(record["Id"])
+        for run in runs[-5:]:
+            finished = run.get("finished_at")
+            if not finished:
+                continue
+            finished_ns = int(finished * 1e9)
+            marker = os.path.join(directory, f"die.{finished_ns}")
+            try:
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            except FileExistsError:
+                continue
+            except OSError:
+                return
+            from hakobune.engine.events import record_event
+
+            attributes = dict(record.get("Config", {}).get("Labels") or {})
+            attributes["exitCode"] = str(run.get("exit_code", 0))
+            attributes["image"] = record.get("Config", {}).get("Image") or record.get("Image", "")
+            attributes["name"] = record.get("Name", "").lstrip("/")
+            record_event(self.root, "container", "die", record["Id"], attributes, finished_ns)
+
+    # --- after a reboot ---------------------------------------------------------------------
+    def restore(self) -> list[tuple[str, str | None]]:
+        """`system restore`: start every container whose restart policy is
+        always or unless-stopped and that the user did not stop (the record
+        says so durably), if it is not running.  Returns (id, error or None)."""
+        from hakobune.errors import HakobuneError
+
+        self._reclaim_after_reboot()
+        results = []
+        for record in sorted(self.store.records(), key=lambda r: r["Created"]):
+            policy = (record.get("HostConfig") or {}).get("RestartPolicy") or {}
+            if policy.get("Name") not in ("always", "unless-stopped") or record.get("StoppedByUser"):
+                continue
+            state = self.state(record)
+            if state["Running"] or state["Restarting"]:
+                continue
+            try:
+                self.start(record["Id"])
+                results.append((record["Id"], None))
+            except HakobuneError as e:
+                results.append((record["Id"], str(e)))
+        return results
+
+    def _reclaim_after_reboot(self) -> None:
+        """Free what the durable stores still hold for containers that no
+        longer run (network addresses and endpoints), where the engine has
+        such a step."""
+        try:
+            from hakobune.engine import netsetup
+        except ImportError:
+            return
+        reclaim = getattr(netsetup, "reclaim", None)
+        if reclaim is not None:
+            reclaim(self)
 
     def _teardown(self, container_id: str) -> None:
         """Forget the runtime's and the monitor's state of a stopped container."""
@@ -476,6 +932,8 @@ class Lifecycle:
         self._runtime("delete", "--force", container_id)
         rootfs.unmount(self.store.path(container_id))
         self._remove_cgroups(container_id)
+        from hakobune.engine import netsetup  # networks (issue 6)
+        netsetup.release(self, container_id)
         shutil.rmtree(self.state_dir(container_id), ignore_errors=True)
 
     def _runtime(self, *args) -> int:
@@ -485,6 +943,8 @@ class Lifecycle:
 
         if not os.path.isdir(self.runtime_root):
             return 0
+        if args[0] == "delete" and not os.path.exists(os.path.join(self.runtime_root, args[-1])):
+            return 0  # nothing to delete (the monitor deletes after each exit): spare a runtime's start
         return subprocess.run([default_runtime(), "--root", self.runtime_root, *args],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 
@@ -512,12 +972,14 @@ class Lifecycle:
         out.sort(key=lambda pair: pair[0]["Created"], reverse=True)
         return out
 
-    def inspect(self, text: str) -> dict:
+    def inspect(self, text: str, size: bool = False) -> dict:
         record = self.store.lookup(text)
         state = self.reconcile(record)
         if state["Status"] == "removed":
             raise NotFound(f"No such container: {text}")
         config = dict(record["Config"])
+        from hakobune.engine.volsetup import mount_points
+        from hakobune.engine import netsetup  # networks (issue 6)
         result = {
             "Id": record["Id"], "Created": record["Created"], "Path": record["Path"], "Args": record["Args"],
             "State": state, "Image": record["Image"], "ResolvConfPath": record.get("ResolvConfPath", ""),
@@ -529,12 +991,21 @@ class Lifecycle:
                                      "WorkDir": self.store.path(record["Id"], "work"),
                                      "MergedDir": self.store.path(record["Id"], "merged")},
                             "Name": "overlay"},
-            "Mounts": [], "Config": config,
-            "NetworkSettings": {"Networks": {"none": {}}, "Ports": {}},
+            "Mounts": mount_points(self, record), "Config": config,
+            "NetworkSettings": netsetup.network_settings(self, record, state),  # networks (issue 6)
         }
         monitor = self._monitor_state(record["Id"])
         if monitor:
             result["RestartCount"] = monitor.get("restart_count", 0)
+        if size:
+            size_rw = self.size_rw(record["Id"])
+            sizes = {"SizeRw": size_rw, "SizeRootFs": self.size_root_fs(record, size_rw)}
+            ordered = {}
+            for key, value in result.items():
+                ordered[key] = value
+                if key == "GraphDriver":
+                    ordered.update(sizes)
+            result = ordered
         return result
 
     def logs(self, text: str):
@@ -544,22 +1015,20 @@ class Lifecycle:
 
 
 def read_log(path: str, offset: int = 0):
-    """Entries of a json-file log from `offset`; yields (entry, offset after it)."""
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        return
-    with f:
-        f.seek(offset)
-        while True:
-            line = f.readline()
-            if not line.endswith(b"\n"):
-                return
-            offset += len(line)
-            try:
-                yield _fastjson.loads(line), offset
-            except ValueError:
-                continue
+    """Entries of a json-file log from logical `offset`, across rotated
+    files (hakobune.monitor.logfile); yields (entry, offset after it).
+    A container logging to Docker's `none` driver has no log to read."""
+    from hakobune.monitor.logfile import read_entries
+
+    if not os.path.exists(path):
+        try:
+            with open(os.path.join(os.path.dirname(path), RECORD), "rb") as f:
+                driver = _fastjson.loads(f.read())["HostConfig"]["LogConfig"]["Type"]
+        except (OSError, ValueError, KeyError, TypeError):
+            driver = ""
+        if driver == "none":
+            raise InvalidArgument("configured logging driver does not support reading")
+    return read_entries(path, offset)
 
 
 def start_failure_status(message: str) -> int:
@@ -571,6 +1040,173 @@ def start_failure_status(message: str) -> int:
     if "permission denied" in low or "exec format error" in low or "is a directory" in low:
         return 126
     return 125
+
+
+PS_FILTERS = ("id", "name", "label", "label!", "status", "exited", "ancestor", "before", "since", "health",
+              "network", "volume", "publish", "expose", "isolation", "is-task")
+PS_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+HEALTH_STATUSES = ("starting", "healthy", "unhealthy", "none")
+
+
+def check_ps_filters(filters: dict) -> dict:
+    filters = {name: list(values) for name, values in (filters or {}).items() if values}
+    for name, values in filters.items():
+        if name not in PS_FILTERS:
+            raise InvalidArgument(f"Invalid filter '{name}'")
+        for value in values:
+            if name == "status" and value not in PS_STATUSES:
+                raise InvalidArgument(f"Unrecognised filter value for status: {value}")
+            if name == "health" and value not in HEALTH_STATUSES:
+                raise InvalidArgument(f"Unrecognised filter value for health: {value}")
+            if name == "exited":
+                try:
+                    int(value)
+                except ValueError:
+                    raise InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax') from None
+    return filters
+
+
+def _go_regex_match(pattern: str, text: str) -> bool:
+    if pattern == text:
+        return True
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def filter_pairs(pairs, filters: dict, image_id_of, lookup) -> list:
+    """Docker's ps filters over (record, state) pairs (newest first).
+    `image_id_of(name)` resolves an ancestor (None when unknown), `lookup`
+    finds a before/since container's record."""
+    if not filters:
+        return list(pairs)
+    ancestors = None
+    if filters.get("ancestor"):
+        ancestors = set()
+        for name in filters["ancestor"]:
+            image_id = image_id_of(name)
+            if image_id:
+                ancestors.add(image_id)
+    before = since = None
+    if filters.get("before"):
+        before = min(unix_time_of(lookup(v)["Created"]) for v in filters["before"])
+    if filters.get("since"):
+        since = max(unix_time_of(lookup(v)["Created"]) for v in filters["since"])
+    out = []
+    for record, state in pairs:
+        name = record["Name"].lstrip("/")
+        labels = record["Config"].get("Labels") or {}
+        if filters.get("id") and not any(_go_regex_match(v, record["Id"]) for v in filters["id"]):
+            continue
+        if filters.get("name") and not any(_go_regex_match(v, name) for v in filters["name"]):
+            continue
+        if not _labels_match(labels, filters.get("label", [])):
+            continue
+        if any(_labels_match(labels, [label]) for label in filters.get("label!", [])):
+            continue
+        if filters.get("status") and state["Status"] not in filters["status"]:
+            continue
+        if filters.get("exited"):
+            codes = {int(v) for v in filters["exited"]}
+            if state["Running"] or state["StartedAt"] == ZERO_TIME or state["ExitCode"] not in codes:
+                continue
+        if ancestors is not None and record.get("Image") not in ancestors:
+            continue
+        created = unix_time_of(record["Created"])
+        if before is not None and not created < before:
+            continue
+        if since is not None and not created > since:
+            continue
+        if filters.get("health"):
+            health = ((state.get("Health") or {}).get("Status")) or "none"
+            if health not in filters["health"]:
+                continue
+        if filters.get("network"):
+            networks = set((record.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
+            networks.add(record["HostConfig"].get("NetworkMode") or "default")
+            if not networks & set(filters["network"]):
+                continue
+        out.append((record, state))
+    return out
+
+
+def signal_number(text: str) -> int:
+    """Docker's signal.ParseSignal: a number, or a name with or without SIG."""
+    import signal as _signal_module
+
+    raw = str(text)
+    if raw.isdigit():
+        number = int(raw)
+        if number == 0 or number > 64:
+            raise InvalidArgument(f"Invalid signal: {raw}")
+        return number
+    name = raw.upper().removeprefix("SIG")
+    if name.startswith("RTMIN+") or name.startswith("RTMAX-"):
+        base, _, offset = name.partition("+" if "+" in name else "-")
+        if offset.isdigit():
+            number = (_signal_module.SIGRTMIN + int(offset)) if base == "RTMIN" else \
+                (_signal_module.SIGRTMAX - int(offset))
+            if _signal_module.SIGRTMIN <= number <= _signal_module.SIGRTMAX:
+                return int(number)
+    number = getattr(_signal_module, "SIG" + name, None)
+    if not isinstance(number, int) or name.startswith("_") or "_" in name:
+        raise InvalidArgument(f"Invalid signal: {raw}")
+    return int(number)
+
+
+def directory_size(path: str) -> int:
+    total = 0
+    seen = set()
+    stack = [path]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+                if st.st_size == 0 or st.st_ino in seen:
+                    continue
+                seen.add(st.st_ino)
+                total += st.st_size
+    return total
+
+
+def _labels_match(labels: dict, wanted) -> bool:
+    for item in wanted:
+        key, eq, value = item.partition("=")
+        if key not in labels or (eq and labels[key] != value):
+            return False
+    return True
+
+
+def _parent_pid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    return int(data[data.rindex(b")") + 2:].split()[1])
+
+
+def _frozen(container_id: str) -> bool:
+    """Whether the container's cgroup is frozen (paused): the v1 freezer, or cgroup2's cgroup.freeze."""
+    for path, frozen in ((f"/sys/fs/cgroup/freezer/hakobune/{container_id}/freezer.state", b"FROZEN"),
+                         (f"/sys/fs/cgroup/hakobune/{container_id}/cgroup.freeze", b"1")):
+        try:
+            with open(path, "rb") as f:
+                return f.read().strip() == frozen
+        except OSError:
+            continue
+    return False
 
 
 def check_hostname(hostname: str) -> None:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 
+from hakobune.engine.building import BuildOperations
 from hakobune.engine.filesystem import FilesystemOperations
 from hakobune.engine.networks import NetworkOperations
 from hakobune.engine.processes import ProcessOperations
+from hakobune.engine.resources import ResourceOperations
 from hakobune.engine.volumes import VolumeOperations
 from hakobune.errors import HakobuneError, InvalidArgument, NotFound
 
@@ -29,7 +31,8 @@ IMAGE_LIST_FILTERS = ("before", "dangling", "label", "reference", "since")
 IMAGE_PRUNE_FILTERS = ("dangling", "label", "label!", "until")
 
 
-class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkOperations):
+class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkOperations, ResourceOperations,
+             BuildOperations):
     """The facade; the parts for processes, filesystems, volumes and networks are mixed in from
     their own modules."""
 
@@ -62,27 +65,148 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
         """POST /containers/create: `body` is Docker's create body (Image,
         Cmd, Env, ..., HostConfig, NetworkingConfig); the new container's
         record (Id, Name, ...)."""
-        return self.lifecycle.create(body, name)
+        record = self.lifecycle.create(body, name)
+        self.lifecycle._event(record, "create")
+        return record
 
     def start_container(self, name: str) -> tuple[dict, bool]:
         """POST /containers/{id}/start: (record, started now)."""
         return self.lifecycle.start(name)
 
-    def stop_container(self, name: str, timeout: float | None = None) -> dict:
-        """POST /containers/{id}/stop."""
-        return self.lifecycle.stop(name, timeout)
+    def stop_container(self, name: str, timeout: float | None = None, signal: str | None = None) -> dict:
+        """POST /containers/{id}/stop: the container's StopSignal and
+        StopTimeout unless `signal` and `timeout` are given."""
+        return self.lifecycle.stop(name, timeout, signal)
 
-    def remove_container(self, name: str, force: bool = False) -> dict:
-        """DELETE /containers/{id}."""
-        return self.lifecycle.remove(name, force)
+    def remove_container(self, name: str, force: bool = False, volumes: bool = False) -> dict:
+        """DELETE /containers/{id} (`volumes`: ?v=1, its anonymous volumes too)."""
+        return self.lifecycle.remove(name, force, volumes)
 
-    def containers(self, all: bool = False) -> list[tuple[dict, dict]]:  # noqa: A002
-        """GET /containers/json: (record, state) pairs, newest first."""
-        return self.lifecycle.list(all)
+    def kill_container(self, name: str, signal: str = "KILL") -> dict:
+        """POST /containers/{id}/kill."""
+        return self.lifecycle.kill(name, signal or "KILL")
 
-    def container_inspect(self, name: str) -> dict:
-        """GET /containers/{id}/json."""
-        return self.lifecycle.inspect(name)
+    def pause_container(self, name: str) -> dict:
+        """POST /containers/{id}/pause: freeze its cgroup."""
+        return self.lifecycle.pause(name)
+
+    def unpause_container(self, name: str) -> dict:
+        """POST /containers/{id}/unpause."""
+        return self.lifecycle.unpause(name)
+
+    def restart_container(self, name: str, timeout: float | None = None, signal: str | None = None) -> dict:
+        """POST /containers/{id}/restart."""
+        return self.lifecycle.restart(name, timeout, signal)
+
+    def wait_container(self, name: str, condition: str = "not-running") -> int:
+        """POST /containers/{id}/wait: blocks; the exit code."""
+        return self.lifecycle.wait(name, condition)
+
+    def rename_container(self, name: str, new_name: str) -> dict:
+        """POST /containers/{id}/rename."""
+        return self.lifecycle.rename(name, new_name)
+
+    def prune_containers(self, filters: dict | None = None) -> dict:
+        """POST /containers/prune: {"ContainersDeleted": [...] or None, "SpaceReclaimed": n}."""
+        return self.lifecycle.prune(filters)
+
+    def restore_containers(self) -> list[tuple[str, str | None]]:
+        """`system restore` after a reboot: start the always/unless-stopped
+        containers the user did not stop; (id, error or None) each."""
+        return self.lifecycle.restore()
+
+    def containers(self, all: bool = False, filters: dict | None = None,  # noqa: A002
+                   limit: int = 0) -> list[tuple[dict, dict]]:
+        """GET /containers/json: (record, state) pairs, newest first; Docker's
+        filters (id, name, label, status, exited, ancestor, before, since,
+        health, ...); `limit` > 0: the last `limit` created, in any state."""
+        from hakobune.engine import containers as C
+
+        filters = C.check_ps_filters(filters)
+        if filters.get("status") or limit > 0:
+            all = True  # noqa: A001
+        pairs = self.lifecycle.list(all)
+        pairs = C.filter_pairs(pairs, filters, self._image_id_or_none, self.lifecycle.store.lookup)
+        if limit > 0:
+            pairs = pairs[:limit]
+        return pairs
+
+    def _image_id_or_none(self, name: str) -> str | None:
+        try:
+            return self.image_store.resolve(name).id
+        except HakobuneError:
+            return None
+
+    def container_sizes(self, record: dict) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs) of a container."""
+        size_rw = self.lifecycle.size_rw(record["Id"])
+        return size_rw, self.lifecycle.size_root_fs(record, size_rw)
+
+    def container_inspect(self, name: str, size: bool = False) -> dict:
+        """GET /containers/{id}/json (?size=1: SizeRw and SizeRootFs)."""
+        return self.lifecycle.inspect(name, size)
+
+    # --- events --------------------------------------------------------------------
+
+    def _notice_exits(self) -> None:
+        """Let the containers' recorded exits become events ("die"; "destroy" for --rm)."""
+        try:
+            self.lifecycle.list(all=True)
+        except HakobuneError:
+            pass
+
+    def record_event(self, event_type: str, action: str, actor_id: str, attributes: dict | None = None) -> None:
+        """Append an event to the journal (see hakobune.engine.events)."""
+        from hakobune.engine.events import record_event
+
+        record_event(self.root, event_type, action, actor_id, attributes)
+
+    def events(self, since: str | None = None, until: str | None = None, filters: dict | None = None,
+               follow: bool | None = None, stop=None):
+        """GET /events: the journal's events (legacy view) from `since` to
+        `until` (Unix times, RFC 3339 times or Go durations before now),
+        matching `filters`; without `until` it follows the journal until
+        `stop()` says so (polling).  A generator."""
+        from hakobune.engine import events as E
+
+        filters = E.check_filters({k: list(v) for k, v in (filters or {}).items() if v})
+        now_ns = time_ns()
+        since_ns = _time_bound_ns(since) if since else None
+        until_ns = _time_bound_ns(until) if until else None
+        follow = until is None if follow is None else follow
+        follower = E.Follower(self.root) if follow else None
+        self._notice_exits()
+        if since_ns is not None:
+            for event in E.read_all(self.root):
+                if event["timeNano"] < since_ns or event["timeNano"] > now_ns:
+                    continue
+                if until_ns is not None and event["timeNano"] > until_ns:
+                    continue
+                if E.matches(event, filters):
+                    yield E.legacy_view(event)
+        if until_ns is not None and until_ns <= time_ns():
+            return
+        import time as _time
+
+        scanned = _time.monotonic()
+        while follower is not None or until_ns is not None:
+            if follower is None:
+                follower = E.Follower(self.root)
+            if _time.monotonic() - scanned > 0.5:
+                self._notice_exits()  # no daemon hears exits: look for them, as Docker's would hear them
+                scanned = _time.monotonic()
+            for event in follower.poll():
+                if event["timeNano"] <= now_ns and since_ns is not None:
+                    continue  # replayed above already
+                if until_ns is not None and event["timeNano"] > until_ns:
+                    continue
+                if E.matches(event, filters):
+                    yield E.legacy_view(event)
+            if until_ns is not None and time_ns() > until_ns:
+                return
+            if stop is not None and stop():
+                return
+            _time.sleep(0.05)
 
     def container_logs(self, name: str):
         """GET /containers/{id}/logs: the json-file log's entries."""
@@ -96,10 +220,9 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
 
     def log_size(self, container_id: str) -> int:
         """Where the log ends now: output after this offset is new."""
-        try:
-            return os.path.getsize(self.lifecycle.log_path(container_id))
-        except OSError:
-            return 0
+        from hakobune.monitor.logfile import end_offset
+
+        return end_offset(self.lifecycle.log_path(container_id))
 
     def read_log(self, container_id: str, offset: int = 0):
         """(entry, offset after it) pairs of the json-file log from `offset`."""
@@ -119,6 +242,10 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
     def signal_container(self, container_id: str, signal_name: str) -> None:
         """Send a signal (a name without SIG) to the container's process."""
         self.lifecycle._runtime("kill", container_id, signal_name)
+
+    def note_attach(self, record: dict) -> None:
+        """Record the "attach" event (run in the foreground, attach)."""
+        self.lifecycle._event(record, "attach")
 
     def attach_container(self, container_id: str, timeout: float = 10):
         """The monitor's attach stream (stdin in, output frames out)."""
@@ -228,10 +355,26 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
     def tag(self, source: str, target: str) -> None:
         """POST /images/{name}/tag."""
         self.image_store.tag(source, target)
+        self._image_event("tag", self._image_id_or_none(target) or source, name=target)
 
     def remove_image(self, ref: str, force: bool = False, no_prune: bool = False) -> list[dict]:
         """DELETE /images/{name}: Docker's items, {"Untagged": ...} and {"Deleted": ...}."""
-        return self.image_store.remove(ref, force=force, prune=not no_prune)
+        image_id = self._image_id_or_none(ref)
+        items = self.image_store.remove(ref, force=force, prune=not no_prune)
+        self._image_removal_events(items, image_id)
+        return items
+
+    def _image_event(self, action: str, actor_id: str, **attributes) -> None:
+        from hakobune.engine.events import record_event
+
+        record_event(self.root, "image", action, actor_id, attributes)
+
+    def _image_removal_events(self, items, image_id: str | None) -> None:
+        for item in items or ():
+            if item.get("Untagged"):
+                self._image_event("untag", image_id or item["Untagged"], name=image_id or item["Untagged"])
+            if item.get("Deleted"):
+                self._image_event("delete", item["Deleted"], name=item["Deleted"])
 
     def remove_images(self, refs, force: bool = False, no_prune: bool = False) -> tuple[list[dict], list]:
         """`docker rmi A B ...`: every name in turn; returns the items of those
@@ -266,8 +409,11 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
                 return False
             return True
 
-        return self.image_store.prune(dangling_only=dangling_only,
-                                      select=select if (labels or not_labels or until) else None)
+        report = self.image_store.prune(dangling_only=dangling_only,
+                                        select=select if (labels or not_labels or until) else None)
+        self._image_removal_events(report.get("ImagesDeleted"), None)
+        self._image_event("prune", "", reclaimed=str(report.get("SpaceReclaimed", 0)))
+        return report
 
     # --- archives ----------------------------------------------------------------
 
@@ -276,14 +422,19 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
         """POST /images/create?fromSrc=-: a one-layer image of a root file system tar; its id."""
         from hakobune.image.archive import import_rootfs
 
-        return import_rootfs(self.image_store, stream, reference or None, list(changes), message or None,
-                             source=source)
+        image_id = import_rootfs(self.image_store, stream, reference or None, list(changes), message or None,
+                                 source=source)
+        self._image_event("import", image_id, name=image_id)
+        return image_id
 
     def save_images(self, refs, out_stream) -> None:
         """GET /images/get: `docker save`'s archive of `refs` written to `out_stream`."""
         from hakobune.image.archive import save
 
         save(self.image_store, list(refs), out_stream)
+        for ref in refs:
+            image_id = self._image_id_or_none(ref) or ref
+            self._image_event("save", image_id, name=image_id)
 
     def load_images(self, in_stream, quiet: bool = False) -> list[str]:
         """POST /images/load: what `docker load` prints ("Loaded image: busybox:latest")."""
@@ -292,6 +443,10 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
         messages = []
         for loaded in load(self.image_store, in_stream):
             messages.extend(loaded.messages())
+        for message in messages:
+            name = message.partition(": ")[2]
+            image_id = self._image_id_or_none(name) or name
+            self._image_event("load", image_id, name=image_id)
         return messages
 
     # --- registries --------------------------------------------------------------
@@ -334,7 +489,9 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
                     status = f"Status: Image is up to date for {target.familiar}"
             report(status, ident)
 
-        return registry.pull(store, target, platform=chosen, progress=relay)
+        image_id = registry.pull(store, target, platform=chosen, progress=relay)
+        self._image_event("pull", str(target.familiar), name=target.familiar_name)
+        return image_id
 
     def pull_all_tags(self, reference: str, platform: str | None = None, progress=None) -> list[str]:
         """`docker pull --all-tags`: every tag of the repository; the image ids."""
@@ -402,7 +559,9 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
             report(status, ident)
 
         try:
-            return registry.push(self.image_store, str(target), progress=relay)
+            digest = registry.push(self.image_store, str(target), progress=relay)
+            self._image_event("push", target.familiar, name=target.familiar_name)
+            return digest
         except Unauthorized as e:
             prefix = f"pushing {target.familiar}: "
             message = e.message[len(prefix):] if e.message.startswith(prefix) else e.message
@@ -482,19 +641,83 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
             shared = sum(sizes[c] for c in record.chain_ids if users[c] > 1) if record else 0
             containers = len(store.users.containers_using(summary["Id"]))
             images.append({**summary, "Containers": containers, "SharedSize": shared})
-        return {"LayersSize": sum(sizes.values()), "Images": images, "Containers": [], "Volumes": [],
-                "BuildCache": []}
+        return {"LayersSize": sum(sizes.values()), "Images": images, "Containers": self._container_usage(),
+                "Volumes": self.volumes_disk_usage(), "BuildCache": []}
+
+    def _container_usage(self) -> list[dict]:
+        """GET /system/df's Containers: summaries with SizeRw and SizeRootFs."""
+        out = []
+        for record, state in self.lifecycle.list(all=True):
+            size_rw, size_root = self.container_sizes(record)
+            out.append({"Id": record["Id"], "Names": [record["Name"]],
+                        "Image": record["Config"].get("Image") or record["Image"], "ImageID": record["Image"],
+                        "Command": " ".join([record["Path"], *record["Args"]]),
+                        "Created": int(_created_key(record["Created"])[0]), "State": state["Status"],
+                        "Status": state["Status"], "SizeRw": size_rw, "SizeRootFs": size_root,
+                        "Labels": record["Config"].get("Labels") or {}, "Mounts": []})
+        return out
 
     def info(self) -> dict:
-        """GET /info (the part that exists so far)."""
+        """GET /info: the fields of Docker's that make sense without a daemon."""
         import os
 
+        running = paused = stopped = 0
+        pairs = self.lifecycle.list(all=True)
+        for _, state in pairs:
+            if state["Paused"]:
+                paused += 1
+            elif state["Running"] or state["Restarting"]:
+                running += 1
+            else:
+                stopped += 1
         images = self.image_store.image_ids()
-        return {"Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0,
-                "Images": len(images), "Driver": "overlay2", "DockerRootDir": self.root,
-                "OperatingSystem": _os_name(), "OSType": "linux", "Architecture": os.uname().machine,
-                "KernelVersion": os.uname().release, "Name": os.uname().nodename,
-                "NCPU": os.cpu_count() or 1, "ServerVersion": _version()}
+        from hakobune.monitor.spec import default_runtime
+
+        cgroup_version = _cgroup_version()
+        uname = os.uname()
+        return {"ID": "", "Containers": len(pairs), "ContainersRunning": running, "ContainersPaused": paused,
+                "ContainersStopped": stopped, "Images": len(images), "Driver": "overlay2",
+                "DriverStatus": [["Backing Filesystem", _backing_filesystem(self.root)],
+                                 ["Supports d_type", "true"], ["Native Overlay Diff", "true"],
+                                 ["userxattr", "false"]],
+                "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"],
+                            "Authorization": None, "Log": ["json-file"]},
+                "MemoryLimit": True, "SwapLimit": os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+                "KernelMemory": False, "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True,
+                "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": _ipv4_forwarding(),
+                "Debug": False, "NFd": 0, "OomKillDisable": cgroup_version == "1", "NGoroutines": 0,
+                "SystemTime": _rfc3339_now(), "LoggingDriver": "json-file",
+                "CgroupDriver": "cgroupfs", "CgroupVersion": cgroup_version,
+                "KernelVersion": uname.release, "OperatingSystem": _os_name(), "OSVersion": _os_version(),
+                "OSType": "linux", "Architecture": uname.machine, "IndexServerAddress": "https://index.docker.io/v1/",
+                "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(), "DockerRootDir": self.root,
+                "RunRoot": self.runroot, "Name": uname.nodename, "Labels": [], "ExperimentalBuild": False,
+                "ServerVersion": _version(),
+                "Runtimes": {"hakobune": {"path": default_runtime()}, "runc": {"path": "runc"},
+                             "crun": {"path": "crun"}},
+                "DefaultRuntime": "hakobune", "Swarm": {"LocalNodeState": "inactive"},
+                "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "tini-static",
+                "SecurityOptions": ["name=seccomp,profile=builtin"] + (["name=cgroupns"]
+                                                                      if cgroup_version == "2" else []),
+                "Warnings": []}
+
+    def system_prune(self, all: bool = False, volumes: bool = False,  # noqa: A002
+                     filters: dict | None = None) -> dict:
+        """POST /containers/prune, /networks/prune, /volumes/prune (with
+        `volumes`), /images/prune in Docker's order; each part's report,
+        networks and volumes only where the engine has them."""
+        container_filters = {k: v for k, v in (filters or {}).items() if k in ("until", "label", "label!")}
+        report = {"Containers": self.prune_containers(container_filters)}
+        prune_networks = getattr(self, "prune_networks", None)
+        if prune_networks is not None:
+            report["Networks"] = prune_networks(container_filters)
+        if volumes:
+            prune_volumes = getattr(self, "prune_volumes", None)
+            if prune_volumes is not None:
+                report["Volumes"] = prune_volumes(filters={k: v for k, v in container_filters.items()
+                                                           if k != "until"})
+        report["Images"] = self.prune_images(all=all, filters=container_filters)
+        return report
 
 
 def registry_server(server: str | None) -> str:
@@ -641,6 +864,19 @@ def _until(value: str) -> tuple[int, int]:
     return divmod(time.time_ns() - nanos, 1_000_000_000)
 
 
+def time_ns() -> int:
+    import time
+
+    return time.time_ns()
+
+
+def _time_bound_ns(value: str) -> int:
+    """--since/--until of events and logs: a Unix time, an RFC 3339 time,
+    or a Go duration before now; in Unix nanoseconds."""
+    seconds, nanos = _until(value)
+    return seconds * 1_000_000_000 + nanos
+
+
 _DURATION_UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000,
                    "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
 
@@ -662,6 +898,63 @@ def _go_duration(text: str) -> int | None:
             return None
         total += float(number) * _DURATION_UNITS[unit]
     return sign * int(total)
+
+
+def _cgroup_version() -> str:
+    """"2" on a host whose /sys/fs/cgroup is cgroup2 (unified), else "1"."""
+    return "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1"
+
+
+def _backing_filesystem(path: str) -> str:
+    best, kind = "", "unknown"
+    target = os.path.realpath(path)
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                point = fields[4]
+                fstype = fields[fields.index("-") + 1]
+                if (target == point or target.startswith(point.rstrip("/") + "/")) and len(point) > len(best):
+                    best, kind = point, fstype
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"ext4": "extfs", "ext3": "extfs", "ext2": "extfs"}.get(kind, kind)
+
+
+def _ipv4_forwarding() -> bool:
+    try:
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def _mem_total() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _rfc3339_now() -> str:
+    from hakobune.monitor.spec import rfc3339nano
+
+    return rfc3339nano(time_ns())
+
+
+def _os_version() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("VERSION_ID="):
+                    return line.partition("=")[2].strip().strip('"')
+    except OSError:
+        pass
+    return ""
 
 
 def _os_name() -> str:

@@ -1,4 +1,5 @@
-"""The engine's part for networks: create, list, inspect, connect, disconnect, remove, prune (delegating to hakobune.network)."""
+"""The engine's part for networks: create, list, inspect, connect, disconnect, remove, prune (delegating to
+hakobune.network; a container's own wiring is hakobune.engine.netsetup)."""
 
 
 class NetworkOperations:
@@ -31,8 +32,31 @@ class NetworkOperations:
         return self.network_store.remove(name)
 
     def prune_networks(self, filters: dict | None = None) -> dict:
-        """POST /networks/prune: {"NetworksDeleted": [names]}."""
+        """POST /networks/prune: {"NetworksDeleted": [names]}.  What dead
+        containers still hold (a killed monitor, a reboot) is freed first,
+        so that their networks count as unused."""
+        self.reclaim_container_networks()
         return self.network_store.prune(filters)
+
+    def connect_container(self, network: str, container: str, aliases=(), ip: str = "") -> None:
+        """POST /networks/{id}/connect for a container by name or id: hot-plugged
+        when it runs (eth1, ...), recorded for its next start either way."""
+        from hakobune.engine import netsetup
+
+        netsetup.connect(self.lifecycle, network, container, aliases=aliases, ip=ip)
+
+    def disconnect_container(self, network: str, container: str, force: bool = False) -> None:
+        """POST /networks/{id}/disconnect for a container by name or id."""
+        from hakobune.engine import netsetup
+
+        netsetup.disconnect(self.lifecycle, network, container, force=force)
+
+    def reclaim_container_networks(self) -> list[str]:
+        """Addresses, veths, ports, DNS names and namespaces of containers that
+        died without releasing them; the container ids freed."""
+        from hakobune.engine import netsetup
+
+        return netsetup.reclaim(self.lifecycle)
 
     def connect_network(self, network: str, container_id: str, netns_path: str | None, aliases=(),
                         ip: str | None = None, name: str = "") -> dict:

@@ -7,9 +7,14 @@ the engine's facade calls.
                                                       an endpoint: its address (IPAM's record), MAC, aliases
     <root>/network/ports/<container id>.json          a container's published ports
 
-Every record is written durably (temp, fsync, rename, fsync of the
-directory) under the lock, so an address or a host port recorded once is
-never handed out twice, also by parallel CLI processes.  The kernel side
+Network records are written durably (temp, fsync, rename, fsync of the
+directory).  Endpoint and port records are written atomically (temp,
+rename) but not fsynced: they are on a container's start path, and what
+they guard needs no fsync: under the lock, the page cache already shows a
+record to every other process, so an address or a host port recorded once
+is never handed out twice, also by parallel CLI processes; and a machine
+crash that could lose one also ends the container that held it (a record
+that survives one without its container is freed by `reclaim`).  The kernel side
 (bridge, veth) is done outside the lock from what the record says; names of
 veths derive from (network, container), so `reclaim(live ids)` can undo
 everything of a container that died without its detach.  The built-in
@@ -69,6 +74,28 @@ def sync_directory(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """temp + rename, no fsync (endpoint and port records: see the module's docstring)."""
+    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        with open(fd, "wb", closefd=True) as f:
+            f.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def remove_quietly(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def remove_durably(path: str) -> bool:
@@ -159,9 +186,11 @@ class Networks:
             if name == "bridge":
                 from hakobune.network import ipam
 
+                # The host's routes are checked when its bridge is made
+                # (prepare_default_bridge): other roots' bridges come and go.
                 taken = [ipaddress.IPv4Network(s) for s in self._subnets_of(self._records())]
                 subnet = ipam.pick_subnet(taken, [ipaddress.IPv4Network(ipam.DEFAULT_BRIDGE_POOL),
-                                                  *ipam.default_pools()])
+                                                  *ipam.default_pools()], routes=())
                 record["IPAM"]["Config"] = [{"Subnet": str(subnet)}]
                 record["Options"] = {
                     "com.docker.network.bridge.default_bridge": "true",
@@ -342,6 +371,41 @@ class Networks:
                 continue
         return {"NetworksDeleted": deleted}
 
+    # --- the default bridge's subnet, against other roots -------------------------------
+
+    def prepare_default_bridge(self) -> None:
+        """Before the default bridge's first container: make its Linux bridge,
+        on a subnet that no route of the host overlaps.  Its subnet was picked
+        when the store was made, but other roots (other engines, test stores)
+        pick from the same pools and may have put a bridge on it since: then,
+        with no endpoint on it yet, a free subnet is picked again.  Done under
+        a host-wide lock, so that two roots never put bridges on one subnet."""
+        from hakobune.network import bridge, ipam
+
+        if bridge.link_index(default_bridge_name(self.root)) is not None:
+            return  # the usual case, without the lock
+        with self.locked():
+            record = self._lookup("bridge")
+            name = self.bridge_name(record)
+            if bridge.link_index(name) is not None:
+                return
+            with _host_lock():
+                subnet = self.subnet(record)
+                routes = ipam.host_routes()
+                if any(subnet.overlaps(route) for route in routes) and not self._endpoints(record["Id"]):
+                    taken = [ipaddress.IPv4Network(s) for s in self._subnets_of(
+                        r for r in self._records() if r["Id"] != record["Id"])]
+                    subnet = ipam.pick_subnet(taken, [ipaddress.IPv4Network(ipam.DEFAULT_BRIDGE_POOL),
+                                                      *ipam.default_pools()], routes)
+                    record["IPAM"]["Config"] = [{"Subnet": str(subnet)}]
+                    self._write_record(record)
+                mtu = int(record["Options"].get(MTU_OPTION) or 1500)
+                sweep_dead_roots(self.table)
+                register_root(self.root, self.table)
+                bridge.ensure_bridge(name, self.gateway(record), subnet.prefixlen, mtu)
+            bridge.enable_forwarding()
+            self._sync_rules()
+
     # --- endpoints: attach, detach ---------------------------------------------------
 
     def attach(self, container_id: str, netns_path: str | None, network: str, aliases=(), ip: str | None = None,
@@ -385,7 +449,7 @@ class Networks:
                 endpoint.update(IPv4Address=f"{address}/{subnet.prefixlen}", MacAddress=mac_for(address),
                                 Veth=host_veth_name(container_id, record["Id"]))
             self._make_directory(os.path.dirname(endpoint_path))
-            write_durably(endpoint_path, json.dumps(endpoint).encode())
+            write_atomically(endpoint_path, json.dumps(endpoint).encode())
         return record, endpoint
 
     def _wire(self, record: dict, endpoint: dict, netns_path: str | None) -> None:
@@ -413,6 +477,7 @@ class Networks:
         index = bridge.ensure_bridge(name, self.gateway(record), subnet.prefixlen, mtu)
         if not existed:
             bridge.enable_forwarding()
+            register_root(self.root, self.table)
             with self.locked():
                 self._sync_rules()
         address = endpoint["IPv4Address"].split("/")[0]
@@ -447,7 +512,7 @@ class Networks:
             if endpoint.get("Veth"):
                 bridge.remove_link(endpoint["Veth"])
             ports_changed = self._drop_ports(container_id, record["Id"])
-            remove_durably(endpoint_path)
+            remove_quietly(endpoint_path)
             if ports_changed:
                 self._sync_rules()
         return True
@@ -462,16 +527,27 @@ class Networks:
                     out[record["Name"]] = self.endpoint_settings(record, endpoint)
         return out
 
-    def release(self, container_id: str) -> None:
-        """Everything of a container, on every network: veths, addresses, ports."""
-        with self.locked():
-            networks = [r["Id"] for r in self._records() if container_id in self._endpoints(r["Id"])]
-        for network_id in networks:
-            with contextlib.suppress(NotFound):
-                self.detach(container_id, network_id)
+    def release(self, container_id: str, remove_links: bool = True) -> None:
+        """Everything of a container, on every network, in one pass under the
+        lock: its published ports, veths and addresses.  remove_links=False
+        leaves the veths to the kernel: when the container's network
+        namespace is gone, the kernel removes both ends of its veths with it,
+        off the caller's path (deleting one here costs tens of ms of RCU
+        grace periods)."""
+        from hakobune.network import bridge
+
         with self.locked():
             if self._drop_ports(container_id, None):
                 self._sync_rules()
+            for record in self._records():
+                endpoint_path = self._path("endpoints", record["Id"], container_id + ".json")
+                try:
+                    endpoint = read_json(endpoint_path)
+                except (OSError, ValueError):
+                    continue
+                if remove_links and endpoint.get("Veth"):
+                    bridge.remove_link(endpoint["Veth"])
+                remove_quietly(endpoint_path)
 
     def reclaim(self, live_container_ids) -> list[str]:
         """After a crash: release every container whose id is not in
@@ -511,7 +587,7 @@ class Networks:
             for mapping in chosen:
                 mapping["container_id"] = container_id
             self._make_directory(os.path.dirname(path))
-            write_durably(path, json.dumps(mine + chosen).encode())
+            write_atomically(path, json.dumps(mine + chosen).encode())
             try:
                 self._sync_rules()
             except Exception:
@@ -542,9 +618,9 @@ class Networks:
         if len(kept) == len(mappings):
             return False
         if kept:
-            write_durably(path, json.dumps(kept).encode())
+            write_atomically(path, json.dumps(kept).encode())
         else:
-            remove_durably(path)
+            remove_quietly(path)
         return True
 
     # --- nftables ---------------------------------------------------------------
@@ -586,6 +662,83 @@ class Networks:
                     bridge.remove_link(self.bridge_name(record))
             with contextlib.suppress(OSError):
                 nftables.remove_table(self.table)
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(ROOTS_REGISTRY, self.table))
+
+
+HOST_LOCK = "/run/lock/hakobune-bridges.lock"
+ROOTS_REGISTRY = "/run/hakobune-roots"  # tmpfs: a file per root that put bridges in the kernel, named by its table
+
+
+def register_root(root: str, table: str) -> None:
+    """Note that `root` has bridges and a table in the kernel (once)."""
+    path = os.path.join(ROOTS_REGISTRY, table)
+    if os.path.exists(path):
+        return
+    with contextlib.suppress(OSError):
+        os.makedirs(ROOTS_REGISTRY, mode=0o700, exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "w") as f:
+            f.write(os.path.abspath(root))
+        os.replace(temporary, path)
+
+
+def sweep_dead_roots(own_table: str) -> list[str]:
+    """Remove the bridges and nftables table of every registered root whose
+    directory is gone (a throw-away store: a test's, a benchmark's), so that
+    their subnets' routes do not pile up; called under the host lock when a
+    root makes its default bridge.  The tables removed."""
+    from hakobune.network import bridge, nftables
+
+    swept = []
+    try:
+        entries = os.listdir(ROOTS_REGISTRY)
+    except OSError:
+        return swept
+    for table in entries:
+        if table == own_table or table.endswith(".tmp"):
+            continue
+        path = os.path.join(ROOTS_REGISTRY, table)
+        try:
+            with open(path) as f:
+                root = f.read().strip()
+        except OSError:
+            continue
+        if not root or os.path.isdir(os.path.join(root, "network")):
+            continue
+        try:
+            listing = nftables.apply(f"list table ip {table}\n")
+        except OSError:
+            listing = ""
+        names = {default_bridge_name(root)}
+        for word in listing.replace("{", " ").replace("}", " ").replace(",", " ").split():
+            if word.startswith('"hk') and word.endswith('"'):
+                names.add(word.strip('"'))
+        for name in names:
+            with contextlib.suppress(Exception):
+                bridge.remove_link(name)
+        with contextlib.suppress(OSError):
+            nftables.remove_table(table)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        swept.append(table)
+    return swept
+
+
+@contextlib.contextmanager
+def _host_lock():
+    """flock'd by every root while it puts a bridge on a subnet (the host's
+    routes are shared by all of them); without /run/lock, no lock."""
+    try:
+        fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _check_filters(filters: dict, allowed) -> None:

@@ -100,6 +100,9 @@ def store(busybox_rootfs):
         yield h
     finally:
         h.cleanup()
+        from hakobune.engine.netsetup import teardown_store  # the store's bridges, nft table, DNS server
+
+        teardown_store(h.root, h.runroot)
         h.stop_zygotes()
         shutil.rmtree(base, ignore_errors=True)
 

@@ -46,7 +46,7 @@ def test_run_command_not_found(hk):
 
 
 def test_run_errors_are_125(hk):
-    proc = hk.run("run", "nosuchimage", "true")
+    proc = hk.run("run", "--pull", "never", "nosuchimage", "true")
     assert proc.returncode == 125 and "No such image" in proc.stderr, proc.stderr
     proc = hk.run("run", "-u", "nosuch", "busybox", "id")
     assert proc.returncode == 125 and "unable to find user nosuch" in proc.stderr

@@ -1,0 +1,89 @@
+"""What networking adds to a container's start: `hakobune run --rm busybox
+true` on the default bridge against `--network none` (and, optionally, a
+user network with its DNS registration), median of --runs each, runs
+interleaved so that the machine's drift hits every mode alike.
+
+    .venv/bin/python bench/network_run_latency.py [--runs 20] [--user-network]
+
+A private store in a temporary directory (busybox imported from
+hakobune.testing's rootfs builder); its bridges, nftables table, DNS server and
+directory are removed at the end.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
+
+
+def busybox_tar(base: str) -> str:
+    from hakobune.testing import busybox  # the test suite's rootfs builder
+
+    rootfs = busybox.build_rootfs(os.path.join(base, "rootfs"))
+    tar = os.path.join(base, "busybox.tar")
+    with tarfile.open(tar, "w") as t:
+        for name in sorted(os.listdir(rootfs)):
+            t.add(os.path.join(rootfs, name), arcname=name)
+    return tar
+
+
+def run(cli: list[str], *args: str) -> None:
+    proc = subprocess.run(cli + list(args), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)}: exit status {proc.returncode}: {proc.stderr.strip()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--user-network", action="store_true", help="also a user network (DNS registration)")
+    args = parser.parse_args()
+    base = tempfile.mkdtemp(prefix="hk-netbench-", dir="/tmp")
+    cli = [HAKOBUNE, "--root", os.path.join(base, "root"), "--runroot", os.path.join(base, "run")]
+    try:
+        subprocess.run(cli + ["import", "-c", 'CMD ["sh"]', busybox_tar(base), "busybox:latest"], check=True,
+                       capture_output=True)
+        modes = {"none": ["--network", "none"], "bridge": []}
+        if args.user_network:
+            os.makedirs(os.path.join(base, "run", "dns"), exist_ok=True)
+            with open(os.path.join(base, "run", "dns", "config.json"), "w") as f:
+                json.dump({"upstreams": []}, f)
+            subprocess.run(cli + ["network", "create", "benchnet"], check=True, capture_output=True)
+            modes["user network"] = ["--network", "benchnet"]
+        for flags in modes.values():  # warm up: the bridge and the table exist from here on
+            run(cli, "run", "--rm", *flags, "busybox", "true")
+        times = {mode: [] for mode in modes}
+        for _ in range(args.runs):
+            for mode, flags in modes.items():
+                start = time.perf_counter()
+                run(cli, "run", "--rm", *flags, "busybox", "true")
+                times[mode].append((time.perf_counter() - start) * 1000)
+        none = statistics.median(times["none"])
+        for mode, values in times.items():
+            median = statistics.median(values)
+            extra = "" if mode == "none" else f"  (+{median - none:.1f} ms over none)"
+            print(f"{mode:13s} median {median:6.1f} ms  min {min(values):6.1f} ms  max {max(values):6.1f} ms{extra}")
+    finally:
+        from hakobune.engine.netsetup import teardown_store
+        from hakobune.monitor.launcher import stop_zygotes
+
+        for container_id in subprocess.run(cli + ["ps", "-aq"], capture_output=True, text=True).stdout.split():
+            subprocess.run(cli + ["rm", "-f", container_id], capture_output=True)
+        subprocess.run(cli + ["network", "rm", "benchnet"], capture_output=True)
+        teardown_store(os.path.join(base, "root"), os.path.join(base, "run"))
+        stop_zygotes(os.path.join(base, "run"))
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
