@@ -716,32 +716,8 @@ def _each_container(names, action) -> int:
 
 # --- ps, logs, inspect -----------------------------------------------------------------
 
-def status_text(state: dict) -> str:
-    from hakobune.engine.containers import unix_time_of
-
-    now = time.time()
-    status = state["Status"]
-    if status in ("running", "paused"):
-        text = "Up " + human_duration(now - unix_time_of(state["StartedAt"]))
-        if state.get("Paused"):
-            return text + " (Paused)"
-        health = (state.get("Health") or {}).get("Status")
-        if health == "starting":
-            return text + " (health: starting)"
-        if health in ("healthy", "unhealthy"):
-            return text + f" ({health})"
-        return text
-    if status == "restarting":
-        return f"Restarting ({state['ExitCode']}) {human_duration(now - unix_time_of(state['FinishedAt']))} ago"
-    if status == "exited":
-        finished = unix_time_of(state["FinishedAt"])
-        if not finished:
-            return f"Exited ({state['ExitCode']})"
-        return f"Exited ({state['ExitCode']}) {human_duration(now - finished)} ago"
-    return status.capitalize()
-
-
 def _ps_row(record: dict, state: dict, trunc: bool) -> dict:
+    from hakobune.engine.summary import status_text
     from hakobune.cli.images import go_time_string
     from hakobune.engine.containers import unix_time_of
 
@@ -754,7 +730,7 @@ def _ps_row(record: dict, state: dict, trunc: bool) -> dict:
         image = image[7:19]
     return {"ID": record["Id"][:12] if trunc else record["Id"], "Image": image,
             "Command": _go_quote(command), "RunningFor": human_duration(time.time() - created) + " ago",
-            "CreatedAt": go_time_string(int(created)), "Status": status_text(state), "Ports": "",
+            "CreatedAt": go_time_string(int(created)), "Status": status_text(state), "Ports": "",  # the daemon's text
             "Names": record["Name"].lstrip("/"), "State": state["Status"],
             "Labels": ",".join(f"{k}={v}" for k, v in (record["Config"].get("Labels") or {}).items()),
             "Mounts": "", "Networks": "none", "Size": "", "LocalVolumes": "0"}
@@ -806,27 +782,6 @@ def ps(inv):
 
 # --- logs ---------------------------------------------------------------------------------
 
-def _entry_time_ns(entry: dict) -> int:
-    """A log entry's "time" (RFC 3339 with up to 9 fraction digits, UTC) in Unix nanoseconds."""
-    import calendar
-
-    text = entry.get("time") or ""
-    base, _, rest = text.partition(".")
-    digits = "".join(c for c in rest if c.isdigit())
-    base = base.rstrip("Z")
-    try:
-        seconds = calendar.timegm(time.strptime(base[:19], "%Y-%m-%dT%H:%M:%S"))
-    except ValueError:
-        return 0
-    return seconds * 1_000_000_000 + int((digits + "000000000")[:9] or 0)
-
-
-def _fixed_stamp(time_ns: int) -> str:
-    """jsonmessage.RFC3339NanoFixed: nine fraction digits, always."""
-    seconds, nanos = divmod(time_ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
-
-
 class _LogPrinter:
     """Writes log entries as docker logs does, with --timestamps, --details,
     --since and --until applied."""
@@ -849,7 +804,9 @@ class _LogPrinter:
         return offset
 
     def write_entry(self, entry: dict) -> None:
-        stamp = _entry_time_ns(entry) if (self.since or self.until or self.timestamps) else 0
+        from hakobune.engine.logstream import entry_time_ns, fixed_stamp
+
+        stamp = entry_time_ns(entry) if (self.since or self.until or self.timestamps) else 0
         if self.since is not None and stamp < self.since:
             return
         if self.until is not None and stamp > self.until:
@@ -860,7 +817,7 @@ class _LogPrinter:
             attrs = entry.get("attrs") or {}
             line = ",".join(f"{k}={v}" for k, v in sorted(attrs.items())) + " " + line
         if self.timestamps:
-            line = _fixed_stamp(stamp) + " " + line
+            line = fixed_stamp(stamp) + " " + line
         stream = sys.stderr if entry.get("stream") == "stderr" else sys.stdout
         stream.write(line)
 

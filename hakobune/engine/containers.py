@@ -29,6 +29,7 @@ import secrets
 import time
 
 from hakobune import _fastjson
+from hakobune._files import write_durably
 from hakobune.errors import Conflict, InvalidArgument, NotFound
 
 RECORD = "config.json"
@@ -68,27 +69,6 @@ def check_name(name: str) -> str:
     if not _NAME.fullmatch(bare):
         raise InvalidArgument(f'Invalid container name ({bare}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
     return bare
-
-
-def write_durably(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        with open(fd, "wb", closefd=True) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 class ContainerStore:

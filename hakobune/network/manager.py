@@ -32,6 +32,7 @@ import os
 import time
 
 from hakobune import _fastjson as json
+from hakobune._files import fsync_directory as sync_directory, write_durably
 from hakobune.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 
 DEFAULT_ROOT = "/var/lib/hakobune"
@@ -49,31 +50,6 @@ def rfc3339nano(ns: int) -> str:
     text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
     digits = f"{fraction:09d}".rstrip("0")
     return f"{text}.{digits}Z" if digits else f"{text}Z"
-
-
-def write_durably(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        with open(fd, "wb", closefd=True) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    sync_directory(directory)
-
-
-def sync_directory(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_atomically(path: str, data: bytes) -> None:
