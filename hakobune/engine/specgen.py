@@ -120,7 +120,7 @@ def resolve_user(rootfs: str, user: str) -> dict:
                 raise InvalidArgument(f"unable to find group {group}: no matching entries in group file")
             matched = int(group)
         gid = matched
-    additional = []
+    additional = [gid]  # as Docker's: the primary group is in the process's group list too ("groups=0")
     if user_name is not None:
         for parts in _entries(groups_text, 4):
             members = [m for m in parts[3].split(",") if m]
@@ -128,9 +128,7 @@ def resolve_user(rootfs: str, user: str) -> dict:
                 g = int(parts[2])
                 if g != gid and g not in additional:
                     additional.append(g)
-    result = {"uid": uid, "gid": gid}
-    if additional:
-        result["additionalGids"] = additional
+    result = {"uid": uid, "gid": gid, "additionalGids": additional}
     return {"user": result, "home": home}
 
 

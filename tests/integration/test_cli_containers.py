@@ -82,8 +82,8 @@ def test_env_workdir_user_hostname(hk):
     assert "A=1" in lines and "B=from-client" in lines and not any(l.startswith("NOPE") for l in lines)
     assert "HOSTNAME=myhost" in lines and "HOME=/nonexistent" in lines
     assert "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" in lines
-    assert lines[-4:] == ["/srv/x", "uid=65534(nobody) gid=5(tty)", "myhost", "myhost"]
-    assert hk.ok("run", "-u", "nobody", "busybox", "id") == "uid=65534(nobody) gid=65534(nobody)\n"
+    assert lines[-4:] == ["/srv/x", "uid=65534(nobody) gid=5(tty) groups=5(tty)", "myhost", "myhost"]
+    assert hk.ok("run", "-u", "nobody", "busybox", "id") == "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)\n"
     assert hk.ok("run", "--entrypoint", "echo", "busybox", "a", "b") == "a b\n"
 
 

@@ -114,7 +114,7 @@ def test_init_devices_sysctls_namespaces_groups(rootfs, tmp_path):
     types = [n["type"] for n in spec["linux"]["namespaces"]]
     assert "ipc" not in types and "uts" not in types and "pid" in types
     assert spec["process"]["oomScoreAdj"] == 100
-    assert spec["process"]["user"]["additionalGids"] == [10, 1234]
+    assert spec["process"]["user"]["additionalGids"] == [0, 10, 1234]  # the primary group first, as Docker
     private = spec_of(rootfs, tmp_path, ShmSize=8 << 20)
     shm = next(m for m in private["mounts"] if m["destination"] == "/dev/shm")
     assert f"size={8 << 20}" in shm["options"]
