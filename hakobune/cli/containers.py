@@ -358,19 +358,20 @@ def _follow_to_exit(engine, container_id: str, offset: int, remove: bool = False
     """Relay the container's log until its monitor is done; its exit status.
     A non-empty `detached` (filled by the stdin pump on the detach keys)
     ends it at once with status 0, leaving the container running."""
-    import signal
+    import _signal  # not `signal`: its enums cost every foreground run
 
     # docker's sig-proxy: SIGINT and SIGTERM go to the container; the CLI
     # keeps following until it exits.
     pending = []
-    previous = {sig: signal.signal(sig, lambda number, frame: pending.append(number))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    names = {_signal.SIGINT: "INT", _signal.SIGTERM: "TERM"}
+    previous = {sig: _signal.signal(sig, lambda number, frame: pending.append(number)) for sig in names}
     delay = 0.005
     waker = _ExitWaker(engine, container_id)
+    monitor_exit = None  # a pidfd of the monitor, once it reported the exit: readable when it is gone
     try:
         while True:
             while pending:
-                engine.signal_container(container_id, signal.Signals(pending.pop(0)).name[3:])
+                engine.signal_container(container_id, names[pending.pop(0)])
             state = engine.monitor_state(container_id)
             done = not state["monitor_alive"]
             moved = _emit(engine.read_log(container_id, offset))
@@ -381,12 +382,24 @@ def _follow_to_exit(engine, container_id: str, offset: int, remove: bool = False
                 break
             if detached:
                 return 0
-            waker.wait(delay)
+            if waker.ending and monitor_exit is None:
+                try:
+                    monitor_exit = os.pidfd_open(state["monitor_pid"])
+                except (OSError, KeyError, TypeError, AttributeError):
+                    monitor_exit = -1
+            if waker.ending and monitor_exit >= 0:
+                import select
+
+                select.select([monitor_exit], [], [], 0.05)  # the monitor's own end, not a sleep
+            else:
+                waker.wait(delay)
             delay = min(delay * 2, 0.05)
     finally:
+        if monitor_exit is not None and monitor_exit >= 0:
+            os.close(monitor_exit)
         waker.close()
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            _signal.signal(sig, handler)
     code = state.get("exit_code")
     if state.get("monitor_lost") or code is None:
         code = 125
@@ -861,14 +874,8 @@ def logs(inv):
 
 
 def container_inspect(inv):
-    from hakobune.cli.images import _inspect
-    from hakobune.errors import HakobuneError
+    from hakobune.cli.images import inspect_each
 
     engine = engine_of(inv)
-    results = []
-    for name in inv.args:
-        try:
-            results.append((engine.container_inspect(name, size=inv.opts.size), None))
-        except HakobuneError as e:
-            results.append((None, f"Error response from daemon: {e}"))
-    return _inspect(results, inv.opts.format)
+    return inspect_each(inv.args, lambda name: engine.container_inspect(name, size=inv.opts.size),
+                        inv.opts.format)

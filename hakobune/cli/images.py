@@ -202,17 +202,22 @@ def _inspect(elements_and_errors, format_text: str) -> int:
     return 0
 
 
-def image_inspect(inv):
-    engine = engine_of(inv)
+def inspect_each(names, lookup, format_text: str) -> int:
+    """`docker X inspect A B ...`: lookup(name) for each name; the objects
+    found printed, then the errors (Docker's status 1 if any)."""
     from hakobune.errors import HakobuneError
 
     results = []
-    for name in inv.args:
+    for name in names:
         try:
-            results.append((engine.image_inspect(name), None))
+            results.append((lookup(name), None))
         except HakobuneError as e:
             results.append((None, f"Error response from daemon: {e}"))
-    return _inspect(results, inv.opts.format)
+    return _inspect(results, format_text)
+
+
+def image_inspect(inv):
+    return inspect_each(inv.args, engine_of(inv).image_inspect, inv.opts.format)
 
 
 def inspect(inv):

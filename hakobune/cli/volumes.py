@@ -76,17 +76,9 @@ def ls(inv):
 # --- inspect ----------------------------------------------------------------------------------
 
 def inspect(inv):
-    from hakobune.cli.images import _inspect
-    from hakobune.errors import HakobuneError
+    from hakobune.cli.images import inspect_each
 
-    engine = engine_of(inv)
-    results = []
-    for name in inv.args:
-        try:
-            results.append((engine.volume_inspect(name), None))
-        except HakobuneError as e:
-            results.append((None, f"Error response from daemon: {e}"))
-    return _inspect(results, inv.opts.format)
+    return inspect_each(inv.args, engine_of(inv).volume_inspect, inv.opts.format)
 
 
 # --- rm and prune --------------------------------------------------------------------------------
