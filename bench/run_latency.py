@@ -5,6 +5,9 @@ Podman are measured only when installed and a `busybox` image is already
 present locally (nothing is ever pulled).  Then a breakdown of where
 hakobune's run spends its time: the interpreter, the CLI's imports, create,
 start (monitor spawn + runtime create/start), the wait for the exit, rm.
+The line "(runtime as processes)" runs the runtime's verbs as
+`hakobune-runtime` processes (HAKOBUNE_RUNTIME_IN_MONITOR=0), as hakobune
+did before the monitor called the runtime's library in a fork of itself.
 
     .venv/bin/python bench/run_latency.py [--runs N] [--no-profile]
 
@@ -24,19 +27,19 @@ import time
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str], env: dict | None = None) -> float:
     started = time.perf_counter()
-    result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     elapsed = (time.perf_counter() - started) * 1000
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:6])}...: {result.stderr.decode().strip()}")
     return elapsed
 
 
-def median_of(argv: list[str], runs: int, warmup: int = 2) -> float:
+def median_of(argv: list[str], runs: int, warmup: int = 2, env: dict | None = None) -> float:
     for _ in range(warmup):
-        timed(argv)
-    return statistics.median(timed(argv) for _ in range(runs))
+        timed(argv, env)
+    return statistics.median(timed(argv, env) for _ in range(runs))
 
 
 def other_engines() -> list[tuple[str, list[str]]]:
@@ -145,6 +148,11 @@ def main() -> None:
         print(f"medians of {runs} runs of `run --rm busybox true`\n")
         ours = median_of([*base, "run", "--rm", "--network", "none", "busybox", "true"], runs)
         print(f"{'hakobune --network none':<32} {ours:7.1f} ms")
+        # the runtime's create/start/delete as `hakobune-runtime` processes
+        # instead of in (a fork of) the monitor (hakobune.monitor.inprocess)
+        as_processes = median_of([*base, "run", "--rm", "--network", "none", "busybox", "true"], runs,
+                                 env={**os.environ, "HAKOBUNE_RUNTIME_IN_MONITOR": "0"})
+        print(f"{'  (runtime as processes)':<32} {as_processes:7.1f} ms")
         results = {}
         for name, command in other_engines():
             results[name] = median_of([*command, "run", "--rm", "--network", "none", "busybox", "true"], runs)

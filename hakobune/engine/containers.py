@@ -25,7 +25,6 @@ import contextlib
 import fcntl
 import os
 import re
-import secrets
 import time
 
 from hakobune import _fastjson
@@ -55,10 +54,13 @@ _SURNAMES = (
 
 
 def generate_name(taken) -> str:
+    from random import SystemRandom  # os.urandom, as `secrets`, whose import (hmac, hashlib) costs more
+
+    secrets = SystemRandom()
     for attempt in range(100):
         name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_SURNAMES)}"
         if attempt >= 10:
-            name += str(secrets.randbelow(10))
+            name += str(secrets.randrange(10))
         if name not in taken:
             return name
     raise Conflict("could not generate a unique container name")
@@ -120,8 +122,11 @@ class ContainerStore:
     def write(self, record: dict) -> None:
         write_durably(self.path(record["Id"], RECORD), _fastjson.dumps(record).encode())
 
-    def add(self, record: dict, name: str | None) -> dict:
-        """Give `record` an id and a unique name and store it; returns it."""
+    def add(self, record: dict, name: str | None, complete=None) -> dict:
+        """Give `record` an id and a unique name and store it; returns it.
+        `complete(record, directory)`, when given, finishes the record (and
+        the container's directory) before its one durable write; a failure
+        there leaves nothing behind."""
         with self.locked():
             existing = self.records()
             taken = {r["Name"].lstrip("/"): r["Id"] for r in existing}
@@ -134,13 +139,21 @@ class ContainerStore:
             else:
                 name = generate_name(taken)
             while True:
-                container_id = secrets.token_hex(32)
+                container_id = os.urandom(32).hex()  # secrets.token_hex(32)
                 if not container_id.isdigit() and not any(
                         r["Id"][:STATE_KEY] == container_id[:STATE_KEY] for r in existing):
                     break
             record = {**record, "Id": container_id, "Name": "/" + name}
             os.makedirs(self.path(container_id), mode=0o700)
-            self.write(record)
+            try:
+                if complete is not None:
+                    complete(record, self.path(container_id))
+                self.write(record)
+            except BaseException:
+                import shutil
+
+                shutil.rmtree(self.path(container_id), ignore_errors=True)
+                raise
         return record
 
     def delete(self, container_id: str) -> None:
@@ -288,7 +301,10 @@ class Lifecycle:
         fields, HostConfig, NetworkingConfig); returns the new record."""
         from hakobune.engine import create as C, specgen
         from hakobune.monitor.spec import rfc3339nano
+        from hakobune.runtime import cgroup_warmup
         import time
+
+        cgroup_warmup.begin()  # a start usually follows: see there
 
         image_ref = body.get("Image") or ""
         if not image_ref:
@@ -315,25 +331,30 @@ class Lifecycle:
         mounts = volsetup.parse(self, config, host_config)  # bad input: refused before anything is made
         from hakobune.engine import netsetup  # networks (issue 6): unknown networks refused as Docker does
         netsetup.check_create(self, record)
-        with volsetup.locked(self, mounts):
-            record = self.store.add(record, name)
+
+        def complete(record: dict, container_dir: str) -> None:
+            """Everything known from the id on: the record is written once
+            (one fsync), whole, with its rootfs directories made."""
             container_id = record["Id"]
             if not config["Hostname"]:
                 config["Hostname"] = container_id[:12]
             config["Env"] = specgen.container_env(image_env, config["Env"], config["Hostname"])
-            try:
-                rootfs.prepare(self.store.path(container_id))
-                record.update({"LogPath": self.log_path(container_id),
-                               "HostnamePath": self.store.path(container_id, "hostname"),
-                               "HostsPath": self.store.path(container_id, "hosts"),
-                               "ResolvConfPath": self.store.path(container_id, "resolv.conf")})
-                if mounts:
+            rootfs.prepare(container_dir)
+            record.update({"LogPath": self.log_path(container_id),
+                           "HostnamePath": os.path.join(container_dir, "hostname"),
+                           "HostsPath": os.path.join(container_dir, "hosts"),
+                           "ResolvConfPath": os.path.join(container_dir, "resolv.conf")})
+
+        with volsetup.locked(self, mounts):
+            record = self.store.add(record, name, complete)
+            if mounts:  # volumes are made once the container has its id: a second write
+                try:
                     record[volsetup.VOLUME_MOUNTS_KEY] = volsetup.prepare(self, record, mounts)
-                self.store.write(record)
-            except BaseException:
-                volsetup.forget_failed(self, record)
-                self.store.delete(container_id)
-                raise
+                    self.store.write(record)
+                except BaseException:
+                    volsetup.forget_failed(self, record)
+                    self.store.delete(record["Id"])
+                    raise
         return record
 
     # --- state ---------------------------------------------------------------------------
@@ -421,7 +442,9 @@ class Lifecycle:
         was started now: False when it was running already)."""
         from hakobune.engine import rootfs, specgen
         from hakobune.monitor import start_monitor
+        from hakobune.runtime import cgroup_warmup
 
+        cgroup_warmup.begin()  # the kernel's wait for the first cgroup move (create's), begun or kept fresh now
         record = self.store.lookup(text)
         container_id = record["Id"]
         container_dir = self.store.path(container_id)
@@ -917,14 +940,14 @@ class Lifecycle:
         shutil.rmtree(self.state_dir(container_id), ignore_errors=True)
 
     def _runtime(self, *args) -> int:
-        import subprocess
-
-        from hakobune.monitor.spec import default_runtime
-
         if not os.path.isdir(self.runtime_root):
             return 0
         if args[0] == "delete" and not os.path.exists(os.path.join(self.runtime_root, args[-1])):
             return 0  # nothing to delete (the monitor deletes after each exit): spare a runtime's start
+        import subprocess  # only now: its import costs every `run --rm`
+
+        from hakobune.monitor.spec import default_runtime
+
         return subprocess.run([default_runtime(), "--root", self.runtime_root, *args],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 

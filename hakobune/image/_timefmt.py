@@ -7,7 +7,6 @@ Created of a history entry without a date).
 """
 
 import time
-from datetime import datetime, timezone
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 ZERO_UNIX = -62135596800
@@ -29,6 +28,8 @@ def unix_seconds(text: str | None) -> int:
     """Whole Unix seconds of an RFC 3339 time; Go's zero time's for none or garbage."""
     if not text:
         return ZERO_UNIX
+    from datetime import datetime, timezone  # here: its import costs every CLI start
+
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

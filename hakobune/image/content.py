@@ -26,7 +26,8 @@ Concurrency between hakobune processes sharing the store:
 """
 
 import os
-from typing import Iterator, NamedTuple
+from collections import namedtuple
+from collections.abc import Iterator
 
 from hakobune.errors import InvalidArgument, NotFound, SystemFailure
 from hakobune.image._fsutil import fsync_dir, locked, make_dirs, try_lock, write_all
@@ -36,9 +37,7 @@ from hakobune.oci.digest import (ALGORITHMS, CANONICAL, check_digest, digest_of,
 CHUNK = 1 << 20
 
 
-class Blob(NamedTuple):
-    digest: str
-    size: int
+Blob = namedtuple("Blob", "digest size")  # not typing.NamedTuple: typing costs every CLI start
 
 
 class ContentStore:

@@ -30,14 +30,13 @@ no image uses are the engine's (later).
 import contextlib
 import io
 import os
-import shutil
-from typing import TYPE_CHECKING
 
 from hakobune.errors import Conflict, InvalidArgument, NotFound, SystemFailure
 from hakobune.image._fsutil import fsync_dir, locked, make_dirs, syncfs, try_lock
 from hakobune.oci.digest import check_digest, split_digest
 from hakobune.oci.image_spec import chain_id_of
 
+TYPE_CHECKING = False  # not `typing`: its import costs every CLI start
 if TYPE_CHECKING:
     from hakobune.image.tarlayer import AppliedLayer
 
@@ -126,6 +125,8 @@ class LayerStore:
         try:
             yield path
         finally:
+            import shutil
+
             shutil.rmtree(path, ignore_errors=True)  # nothing is left there once published
             os.close(fd)
 
@@ -214,6 +215,8 @@ class LayerStore:
             doomed = os.path.join(self._temporary, f"removing-{os.path.basename(path)}-{os.urandom(4).hex()}")
             os.rename(path, doomed)
             fsync_dir(self.directory)
+            import shutil
+
             shutil.rmtree(doomed)
         except OSError as e:
             raise SystemFailure(f"cannot remove layer directory {path}: {e.strerror or e}") from None
@@ -287,6 +290,8 @@ def _remove_if_abandoned(path: str) -> bool:
     try:
         if not try_lock(fd):
             return False
+        import shutil
+
         shutil.rmtree(path)
         return True
     finally:

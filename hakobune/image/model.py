@@ -3,8 +3,8 @@ of an image being added, what the engine says about containers, and the
 rules for reading a name or an id the way Docker does."""
 
 import re
-from dataclasses import dataclass
-from typing import NamedTuple
+from hakobune.oci._record import record as dataclass
+from collections import namedtuple
 
 from hakobune.image.records import ImageRecord, LayerBlob
 from hakobune.oci.image_config import ImageConfig
@@ -14,9 +14,8 @@ HEX_PREFIX = re.compile(r"[0-9a-f]{1,64}")
 FULL_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-class ContainerUse(NamedTuple):
-    container_id: str
-    running: bool
+# namedtuples, not typing.NamedTuple classes: typing costs every CLI start
+ContainerUse = namedtuple("ContainerUse", "container_id running")
 
 
 class ImageUsers:
@@ -32,11 +31,8 @@ class ImageUsers:
         return set()
 
 
-class LayerSource(NamedTuple):
-    """One layer of an image being added: its diff id and, when stored, its blob."""
-
-    diff_id: str
-    blob: LayerBlob | None = None
+LayerSource = namedtuple("LayerSource", "diff_id blob", defaults=(None,))
+LayerSource.__doc__ = "One layer of an image being added: its diff id and, when stored, its blob (LayerBlob or None)."
 
 
 @dataclass

@@ -17,7 +17,7 @@ stored: the store writes it after them and removes it before them.
 """
 
 import json
-from dataclasses import dataclass, field
+from hakobune.oci._record import field, record as dataclass
 
 from hakobune.errors import SystemFailure
 from hakobune.oci.digest import check_digest

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from typing import Iterable
+from _thread import _local as thread_local  # threading.local, without importing threading
+from collections.abc import Iterable
 
 from hakobune.errors import InvalidArgument, NotFound, SystemFailure
 from hakobune.image import _timefmt, leases
@@ -66,7 +66,7 @@ class ImageStore:
             self.leases_directory = leases.leases_directory(self.directory)
         except OSError as e:
             raise SystemFailure(f"cannot create the image store in {self.directory}: {e.strerror}") from None
-        self._thread = threading.local()  # .held: "shared" or "exclusive" while this thread holds the lock
+        self._thread = thread_local()  # .held: "shared" or "exclusive" while this thread holds the lock
 
     # --- the lock ----------------------------------------------------------------
 

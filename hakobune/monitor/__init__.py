@@ -9,7 +9,10 @@ applies the restart policy with Docker's backoff, runs the health check
 through the runtime's exec (`health.py`), and answers a control socket
 (`stop`, `attach`, `status`, `update` (a new restart policy): one JSON
 object per line).  The runtime is whichever the spec names (hakobune-runtime,
-runc, crun), with its own --root.
+runc, crun), with its own --root.  hakobune's own runtime is not run as
+`hakobune-runtime` processes but called through its library in a fork of
+the monitor (`inprocess.py`): the same verbs without an interpreter's start
+each; HAKOBUNE_RUNTIME_IN_MONITOR=0 in the caller's environment turns that off.
 
     start_monitor(MonitorSpec(...)) -> MonitorHandle   # returns once started
     read_state(state_dir) -> dict                      # with monitor_lost

@@ -1,9 +1,9 @@
 """The caller's side: start a monitor, talk to it over its control socket,
 read what it recorded."""
 
+import _socket  # the zygote's request needs no more; `socket` (enums, selectors) is imported to attach
 import os
 import select
-import socket
 import sys
 import time
 
@@ -75,7 +75,13 @@ ZYGOTE_NAME = "hk-zygote"  # its /proc/PID/comm (forked monitors keep its comman
 _ZYGOTE_ENTRY = ("import sys; sys.path.insert(0, sys.argv[1]); from hakobune.monitor.zygote import main; "
                  "main(sys.argv[2])")
 _CODE = ("monitor/process.py", "monitor/spec.py", "monitor/zygote.py", "monitor/health.py", "monitor/logfile.py",
-         "_fastjson.py", "_sys/__init__.py")
+         "monitor/inprocess.py", "_fastjson.py", "_sys/__init__.py", "errors.py", "oci/runtime_config.py",
+         # hakobune's own runtime, which monitors run in forks of themselves (monitor.inprocess)
+         *(f"runtime/{name}.py" for name in ("cli", "container", "init", "process", "rootfs", "state", "channel",
+                                              "mounts", "paths", "seccomp_cache", "console", "hooks")),
+         *(f"runtime/cgroups/{name}.py" for name in ("__init__", "base", "fs", "layout", "v1", "v2", "v1_resources",
+                                                      "v2_resources", "devices", "devices_bpf", "bpf", "stats",
+                                                      "resources")))
 
 
 def zygote_socket(state_dir: str) -> str:
@@ -101,11 +107,11 @@ def _fork_from_zygote(state_dir: str, fds) -> bool:
     path = zygote_socket(state_dir)
     request = (_fastjson.dumps({"state_dir": state_dir, "env": dict(os.environ)}) + "\n").encode()
     for attempt in range(2):
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             connection.settimeout(10)
             connection.connect(path)
-            connection.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(fds))])
+            connection.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _fd_bytes(fds))])
             return True
         except (FileNotFoundError, ConnectionRefusedError):
             if attempt or not _start_zygote(path):
@@ -233,7 +239,7 @@ def read_state(state_dir: str) -> dict:
 class Attachment:
     """An attached control connection: output frames in, stdin out."""
 
-    def __init__(self, sock: socket.socket, hello: dict):
+    def __init__(self, sock: "socket.socket", hello: dict):  # noqa: F821
         self.sock = sock
         self.reader = sock.makefile("rb")
         self.tty = hello.get("tty", False)
@@ -288,7 +294,9 @@ class MonitorHandle:
     def exit_record(self) -> dict | None:
         return Sp.read_json(os.path.join(self.state_dir, Sp.EXIT_FILE))
 
-    def _connect(self, timeout: float | None) -> socket.socket:
+    def _connect(self, timeout: float | None) -> "socket.socket":  # noqa: F821
+        import socket
+
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:

@@ -11,6 +11,10 @@ container has stopped for good.
 Memory: the import set is the C modules `_json`, `_socket`, `_signal`,
 `select`, `time`, plus `ctypes` (through `_sys`, for prctl); no `socket`,
 `signal`, `json`, `subprocess` (they pull in enum, re, selectors, threading).
+A monitor forked from the zygote also has the runtime's library (imported
+there, shared): hakobune's own runtime runs in forks of the monitor
+(`inprocess.py`); a monitor started on its own leaves those imports to the
+forks, so that its own pages stay as few.
 """
 
 import _signal
@@ -107,6 +111,7 @@ class Monitor:
         self.control = self._listen(spec.path(Sp.CONTROL_SOCKET), 16)
         _nonblocking(self.control.fileno())
         self.poll.register(self.control.fileno(), select.POLLIN)
+        self.in_process = _own_runtime(spec.runtime)
         self.health = None
         if spec.health:
             from hakobune.monitor.health import HealthChecker
@@ -131,7 +136,10 @@ class Monitor:
 
     # -- the runtime -----------------------------------------------------------
     def _runtime(self, args: list, stdio=None) -> tuple[int, str]:
-        """Run the runtime to completion; returns (exit status, stderr)."""
+        """Run the runtime to completion; returns (exit status, stderr).
+        hakobune's own runtime runs in a fork of this process (`inprocess`)."""
+        if self.in_process:
+            return self._runtime_in_process(args, stdio)
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         err_path = self.spec.path("runtime.err")
         err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
@@ -155,6 +163,17 @@ class Monitor:
         with open(err_path, "rb") as f:
             message = f.read().decode(errors="replace").strip()
         return os.waitstatus_to_exitcode(status), message
+
+    def _runtime_in_process(self, args: list, stdio) -> tuple[int, str]:
+        from hakobune.monitor import inprocess
+
+        if stdio is None or stdio[2] is not None:
+            return inprocess.call(self.spec.runtime_root, args, stdio)
+        devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            return inprocess.call(self.spec.runtime_root, args, (stdio[0], stdio[1], devnull))
+        finally:
+            os.close(devnull)
 
     def _check_runtime(self, verb: str, args: list, stdio=None) -> None:
         code, message = self._runtime(args, stdio)
@@ -579,6 +598,12 @@ class Monitor:
             os.unlink(self.spec.path(Sp.CONTROL_SOCKET))
         except FileNotFoundError:
             pass
+
+
+def _own_runtime(runtime: str) -> bool:
+    from hakobune.monitor import inprocess
+
+    return inprocess.is_own_runtime(runtime)
 
 
 def main(state_dir: str) -> None:

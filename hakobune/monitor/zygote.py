@@ -78,11 +78,17 @@ def _preload() -> None:
     import termios  # noqa: F401
 
     from hakobune import _sys  # noqa: F401
-    for name in ("hakobune.monitor.health", "hakobune.monitor.logfile"):
+    for name in ("hakobune.monitor.health", "hakobune.monitor.logfile", "hakobune.monitor.inprocess"):
         try:
             __import__(name)
         except ImportError:
             pass
+    try:  # hakobune's own runtime, run in forks of the monitors (`inprocess`)
+        from hakobune.monitor import inprocess
+
+        inprocess.preload()
+    except ImportError:
+        pass
 
 
 def _listen(socket_path: str):

@@ -6,7 +6,6 @@ length, as go-digest requires) and hashes bytes.  A digest that passed
 `check_digest` is safe to use as a file name: it has one colon and no slash.
 """
 
-import hashlib
 
 from hakobune.errors import InvalidArgument
 
@@ -53,6 +52,8 @@ def split_digest(digest: str) -> tuple[str, str]:
 def new_hasher(algorithm: str = CANONICAL):
     if algorithm not in ALGORITHMS:
         raise InvalidArgument(f"unsupported digest algorithm {algorithm!r} (sha256 and sha512 are supported)")
+    import hashlib  # here: OpenSSL's load costs every CLI start, which hashes nothing
+
     return hashlib.new(algorithm)
 
 

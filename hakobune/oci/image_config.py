@@ -11,7 +11,7 @@ again with `to_dict`.
 """
 
 import json
-from dataclasses import dataclass, field
+from hakobune.oci._record import field, record as dataclass
 
 from hakobune.errors import InvalidArgument
 from hakobune.oci.digest import check_digest

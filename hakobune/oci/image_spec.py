@@ -8,10 +8,8 @@ that is wrong (``manifest.layers[2].digest: …``); fields it does not know are
 kept in `raw`.  Image configs are in `hakobune.oci.image_config`.
 """
 
-import base64
-import hashlib
 import json
-from dataclasses import dataclass, field
+from hakobune.oci._record import field, record as dataclass
 
 from hakobune.errors import InvalidArgument, NotFound
 from hakobune.oci.digest import check_digest, digest_bytes
@@ -88,6 +86,8 @@ class Descriptor:
         if self.artifact_type:
             doc["artifactType"] = self.artifact_type
         if self.data is not None:
+            import base64
+
             doc["data"] = base64.b64encode(self.data).decode()
         return doc
 
@@ -210,6 +210,8 @@ def chain_id_of(parent_chain_id: str | None, diff_id: str) -> str:
     """The chain id of the layer `diff_id` stacked on `parent_chain_id`."""
     if parent_chain_id is None:
         return diff_id
+    import hashlib  # here: OpenSSL's load costs every CLI start
+
     return "sha256:" + hashlib.sha256(f"{parent_chain_id} {diff_id}".encode()).hexdigest()
 
 
@@ -245,6 +247,8 @@ def _embedded_data(doc: dict, where: str, digest: str, size: int) -> bytes | Non
     if encoded is None:
         return None
     try:
+        import base64
+
         data = base64.b64decode(_string(doc, "data", where), validate=True)
     except ValueError:
         raise InvalidArgument(f"{where}.data: not base64") from None

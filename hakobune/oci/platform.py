@@ -8,7 +8,7 @@ takes v2, v1 and unlabelled amd64 ones; the exact variant ranks first.
 """
 
 import os as _os
-from dataclasses import dataclass, field
+from hakobune.oci._record import field, record as dataclass
 
 from hakobune.errors import InvalidArgument
 

@@ -20,7 +20,7 @@ Errors are InvalidArgument and start with Docker's "invalid reference format".
 """
 
 import re
-from dataclasses import dataclass, replace
+from hakobune.oci._record import record as dataclass, replace
 
 from hakobune.errors import InvalidArgument
 from hakobune.oci.digest import digest_problem

@@ -1,0 +1,101 @@
+"""hakobune's own runtime called by the monitor through its library, in a
+fork of the monitor (hakobune.monitor.inprocess), instead of as
+`hakobune-runtime` processes: the container is the same, and the monitor
+comes out of each call as it went in (namespaces, cwd, descriptors, signal
+state), still the container's parent, with only the zygote's modules."""
+
+import os
+import signal
+
+import pytest
+
+from hakobune.monitor import inprocess
+from test_monitor import Monitors, runtime_status
+
+pytestmark = pytest.mark.root
+
+NAMESPACES = ("mnt", "pid", "net", "uts", "ipc", "cgroup", "user")
+
+
+@pytest.fixture
+def monitors(runtime):
+    driver = Monitors(runtime)
+    yield driver
+    driver.cleanup()
+
+
+def _namespaces(pid) -> dict:
+    return {kind: os.readlink(f"/proc/{pid}/ns/{kind}") for kind in NAMESPACES}
+
+
+def _status_fields(pid) -> dict:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def _fds(pid) -> list[str]:
+    directory = f"/proc/{pid}/fd"
+    return sorted(os.readlink(os.path.join(directory, name)) for name in os.listdir(directory))
+
+
+def test_the_test_runtime_is_run_in_the_monitor(runtime):
+    assert inprocess.is_own_runtime(runtime.binary)
+    assert not inprocess.is_own_runtime("/usr/bin/runc")
+
+
+def test_the_monitor_is_unchanged_by_create_and_start(monitors, make_bundle):
+    handle = monitors.start(make_bundle(["sleep", "100"]))
+    assert runtime_status(monitors.runtime, "c1") == "running"
+    monitor = handle.monitor_pid
+    # no hakobune-runtime ran: the command line leaves its stderr in runtime.err
+    assert not os.path.exists(os.path.join(handle.state_dir, "runtime.err"))
+    # the monitor stayed in the host's namespaces, at /, the container's parent
+    assert _namespaces(monitor) == _namespaces(os.getpid())
+    assert os.readlink(f"/proc/{monitor}/cwd") == "/"
+    assert _status_fields(handle.container_pid)["PPid"] == str(monitor)
+    # its signal state: nothing blocked; SIGCHLD caught (reaping), SIGHUP and SIGPIPE ignored
+    fields = _status_fields(monitor)
+    assert int(fields["SigBlk"], 16) == 0
+    assert int(fields["SigCgt"], 16) & (1 << (signal.SIGCHLD - 1))
+    ignored = int(fields["SigIgn"], 16)
+    assert ignored & (1 << (signal.SIGHUP - 1)) and ignored & (1 << (signal.SIGPIPE - 1))
+    # no descriptor of the container's or of the runtime's stayed open
+    descriptors = _fds(monitor)
+    assert not [d for d in descriptors if "exec.fifo" in d or "/dev/pts" in d], descriptors
+    status = handle.status()
+    assert not {"hakobune.runtime.seccomp", "hakobune.runtime.hooks"} & set(status["modules"])
+    # the exit is reaped and recorded by the monitor, and the runtime's state deleted
+    os.kill(handle.container_pid, signal.SIGKILL)
+    state = handle.wait(20)
+    assert state["status"] == "exited" and state["exit_code"] == 137 and not state["monitor_lost"]
+    assert monitors.runtime("list", "-q").stdout.split() == []
+
+
+def test_restarts_and_stop_through_the_library(monitors, make_bundle):
+    handle = monitors.start(make_bundle(["sh", "-c", "exit 2"]), restart="on-failure:2")
+    state = handle.wait(30)
+    assert state["exit_code"] == 2 and state["restart_count"] == 2 and state["status"] == "exited"
+    handle = monitors.start(make_bundle(["sh", "-c", "trap 'exit 7' TERM; sleep 100 & wait"]), "c2")
+    reply = handle.stop(timeout=10)
+    assert reply["exit_code"] == 7  # SIGTERM through the library's kill, trapped
+    assert monitors.runtime("list", "-q").stdout.split() == []
+
+
+def test_a_runtime_error_reads_as_the_command_lines(monitors, make_bundle):
+    from hakobune.errors import SystemFailure
+
+    with pytest.raises(SystemFailure) as failure:
+        monitors.start(make_bundle(["/no/such/program"]), "bad")
+    message = str(failure.value)
+    assert "runtime create failed (exit status 1): hakobune-runtime: " in message, message
+    assert "/no/such/program" in message
+    assert monitors.runtime("list", "-q").stdout.split() == []
+
+
+def test_the_command_line_is_still_used_when_asked(monitors, make_bundle, monkeypatch):
+    monkeypatch.setenv("HAKOBUNE_RUNTIME_IN_MONITOR", "0")  # the monitor gets the caller's environment
+    handle = monitors.start(make_bundle(["sh", "-c", "echo hi"]))
+    state = handle.wait(20)
+    assert state["exit_code"] == 0
+    assert monitors.log()[0]["log"] == "hi\n"
+    assert os.path.exists(os.path.join(handle.state_dir, "runtime.err"))  # the command line's stderr
