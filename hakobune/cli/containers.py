@@ -129,6 +129,8 @@ def run(inv):
 
     o = inv.opts
     detach = o.detach
+    if o.tty and o.interactive and not detach and not os.isatty(0):
+        raise _cli_error("the input device is not a TTY", 1)  # docker checks before it creates anything
     engine = engine_of(inv)
     try:
         record = _create_pulling(inv, detach=detach)
@@ -249,8 +251,8 @@ def _pump_stdin(engine, container_id: str, resize: bool = False, detach_keys: by
 
     try:
         attachment = engine.attach_container(container_id, timeout=10)
-    except SystemFailure:
-        return  # the container has exited already
+    except (SystemFailure, OSError):
+        return  # the container has exited already (its monitor is going or gone)
     attachment.sock.settimeout(None)
     if resize:
         try:
