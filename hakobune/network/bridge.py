@@ -71,8 +71,7 @@ def attach_veth(netns_path: str, host_name: str, bridge_index: int, address: str
     try:
         inside_name = _free_interface_name(netns_fd)
         try:
-            with Netlink() as link:
-                link.create_veth(host_name, inside_name, netns_fd, mac, bridge_index, mtu)
+            _create_veth(host_name, inside_name, netns_fd, mac, bridge_index, mtu)
         except OSError as e:
             raise SystemFailure(f"failed to create veth {host_name}: {e.strerror}") from None
         try:
@@ -89,6 +88,24 @@ def attach_veth(netns_path: str, host_name: str, bridge_index: int, address: str
         return inside_name
     finally:
         os.close(netns_fd)
+
+
+def _create_veth(host_name: str, inside_name: str, netns_fd: int, mac: str, bridge_index: int, mtu: int) -> None:
+    """The pair; a host end of that name left by this container's previous
+    run (its namespace destroyed, the kernel not yet done deleting the
+    pair: a restart right after a stop) is removed first."""
+    with Netlink() as link:
+        try:
+            link.create_veth(host_name, inside_name, netns_fd, mac, bridge_index, mtu)
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                raise
+            try:
+                link.delete_link(host_name)
+            except OSError as gone:
+                if gone.errno not in (errno.ENODEV, errno.ENOENT):
+                    raise
+            link.create_veth(host_name, inside_name, netns_fd, mac, bridge_index, mtu)
 
 
 def _free_interface_name(netns_fd: int) -> str:
