@@ -432,6 +432,7 @@ def build_root():
     _network_commands(root)
     _server_commands(root)
     _build_commands(root)
+    _compose_commands(root)
 
     system = root.add(Command("system", "Manage Docker"))
     system.add(Command("check", "Verify the image store: every blob against its digest, every image's "
@@ -533,6 +534,13 @@ def _build_commands(root):
     image = root.find("image")
     if image is not None:
         image.command.add(command)
+
+
+def _compose_commands(root):
+    """compose up|down|ps|logs|exec|run|... (hakobune.cli.compose; PyYAML only when one runs)."""
+    from hakobune.cli.compose import compose_command
+
+    root.add(compose_command())
 
 
 def _network_commands(root):
