@@ -7,7 +7,10 @@
     routes.py    the route table: method + path template -> handler, with
                  the version prefix (/v1.24 ... /v1.41) taken off
     system.py, images.py, containers.py ...   the handlers: each parses the
-                 request, calls the Engine, and answers in Docker's shapes
+                 request, calls the Engine, and answers in Docker's shapes:
+                 exec.py (+ exec_runner.py, the process an exec runs in),
+                 processes.py (top, stats, update), volumes.py,
+                 networks.py, events.py, build.py (the classic builder)
 
 The API is a thin shell: nothing here decides anything the CLI does not
 decide through the same Engine methods.  Errors are the engine's kinds,

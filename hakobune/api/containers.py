@@ -5,11 +5,16 @@ filesystem endpoints (changes, export, archive).
 Output to clients (logs, attach) comes from the container's json-file log,
 as the CLI's own `run` reads it: nothing a container writes between its
 start and an attach is lost.  Without a TTY it is multiplexed in Docker's
-8-byte frames (stream id, three zeros, big-endian length).
+8-byte frames (stream id, three zeros, big-endian length).  A container
+not running at the attach has its log file opened at once, so that what a
+--rm container wrote is read even after it is gone; `wait` notes where the
+container stands before answering, so that a run shorter than any polling
+interval still ends a `next-exit` wait.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 import time
@@ -119,17 +124,46 @@ def wait(engine, request):
     start the container); the body when the condition is met."""
     name = request.params["id"]
     condition = request.arg("condition") or "not-running"
-    engine.container_id(name)  # a 404 before the stream
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise InvalidArgument(f"invalid condition: {condition!r}")
+    # a 404 before the stream; and where the container stands now, since the
+    # client starts it as soon as it has the head of this answer
+    baseline = engine.container_inspect(name)
+    container_id = baseline["Id"]
 
     def body():
         try:
-            code = engine.wait_container(name, condition)
+            if condition == "next-exit":
+                code = _wait_next_exit(engine, container_id, baseline["State"])
+            else:
+                code = engine.wait_container(container_id, condition)
             document = {"Error": None, "StatusCode": code}
         except HakobuneError as e:
             document = {"Error": {"Message": e.message}, "StatusCode": -1}
         yield from H.json_lines([document])
 
     return H.Stream(200, body())
+
+
+def _wait_next_exit(engine, container_id: str, before: dict) -> int:
+    """The exit code of the first run to end after `before` (the state when
+    the wait was asked): a run shorter than any polling interval, started and
+    ended before the engine's own wait began to look, still counts."""
+    delay = 0.005
+    while True:
+        try:
+            state = engine.container_inspect(container_id)["State"]
+        except NotFound:
+            remembered = getattr(engine.lifecycle, "_remembered_exit", None)
+            return remembered(container_id, -1) if remembered else -1
+        active = state["Running"] or state["Restarting"]
+        if active:
+            return engine.wait_container(container_id, "not-running")
+        ended = state["Status"] in ("exited", "dead") and not state["FinishedAt"].startswith("0001-")
+        if ended and (before["Running"] or state["FinishedAt"] != before["FinishedAt"]):
+            return state["ExitCode"]
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def rename(engine, request):
@@ -204,8 +238,11 @@ def logs(engine, request):
     timestamps = request.flag("timestamps")
     details = request.flag("details")
 
+    watch = H.ClientWatch()
+
     def chunks():
-        for entry in follow_log(engine, container_id, since_ns, until_ns, tail, follow=request.flag("follow")):
+        for entry in follow_log(engine, container_id, since_ns, until_ns, tail, follow=request.flag("follow"),
+                                stop=watch.gone):
             if not _wanted(request, entry):
                 continue
             line = entry.get("log", "")
@@ -217,64 +254,122 @@ def logs(engine, request):
             yield _frame(entry.get("stream"), line.encode("utf-8", "surrogateescape"), tty)
 
     content_type = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
-    return H.Stream(200, chunks(), content_type)
+    return H.Stream(200, chunks(), content_type, watch=watch)
 
 
 def attach(engine, request):
     inspected = engine.container_inspect(request.params["id"])
     container_id, tty = inspected["Id"], bool(inspected["Config"].get("Tty"))
     status = inspected["State"]["Status"]
-    if status == "exited" and request.flag("stream"):
-        raise Conflict("You cannot attach to a stopped container, start it first")
-    offset = engine.log_size(container_id)
-    attached_at = time.time()
+    # a stopped container may be attached to (`docker start -a` attaches
+    # before it starts it): the stream waits for its next run, as dockerd's
+    log = _LogReader(engine, container_id, held=request.flag("stream") and status != "running"
+                     and _logs_to_file(inspected))
     note = getattr(engine, "note_attach", None)
     if note:
         note(engine.lifecycle.store.read(container_id))
 
     def run(sock, rfile):
-        if request.flag("stdin") and inspected["Config"].get("OpenStdin"):
-            threading.Thread(target=_forward_stdin, args=(engine, container_id, rfile), daemon=True).start()
-        if request.flag("logs"):
-            for entry, _ in engine.read_log(container_id):
-                if _wanted(request, entry):
-                    sock.sendall(_frame(entry.get("stream"), entry.get("log", "").encode("utf-8", "surrogateescape"),
-                                        tty))
-        if request.flag("stream"):
-            _stream_output(engine, request, container_id, offset, attached_at, tty, sock)
         try:
-            sock.shutdown(2)
-        except OSError:
-            pass
+            if request.flag("stdin") and inspected["Config"].get("OpenStdin"):
+                threading.Thread(target=_forward_stdin, args=(engine, container_id, rfile), daemon=True).start()
+            if request.flag("logs"):
+                for entry, _ in engine.read_log(container_id):
+                    if _wanted(request, entry):
+                        sock.sendall(_frame(entry.get("stream"),
+                                            entry.get("log", "").encode("utf-8", "surrogateescape"), tty))
+            if request.flag("stream"):
+                _stream_output(engine, request, container_id, log, inspected["State"], tty, sock)
+            try:
+                sock.shutdown(2)
+            except OSError:
+                pass
+        finally:
+            log.close()
 
     content_type = "application/vnd.docker.raw-stream" if tty else "application/vnd.docker.multiplexed-stream"
     return H.Hijack(run, content_type)
 
 
-def _stream_output(engine, request, container_id: str, offset: int, attached_at: float, tty: bool, sock) -> None:
-    """The log from `offset` until the container, started after the attach
-    or running at it, has stopped."""
-    from hakobune.engine.containers import unix_time_of
+def _logs_to_file(inspected: dict) -> bool:
+    log_type = ((inspected.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") or "json-file"
+    return log_type == "json-file"
+
+
+class _LogReader:
+    """The container's log from the moment of the attach on.  For a
+    container not running yet (`held`), the log file is opened (created,
+    empty: the monitor appends to it) at once and read through that open
+    file: a container run with --rm may be gone, its directory with it,
+    before the attach has read what it wrote."""
+
+    def __init__(self, engine, container_id: str, held: bool):
+        self.engine, self.container_id = engine, container_id
+        self.fd = -1
+        if held:
+            path = engine.lifecycle.log_path(container_id)
+            try:
+                self.fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            except OSError:
+                self.fd = -1
+        self.offset = os.fstat(self.fd).st_size if self.fd >= 0 else engine.log_size(container_id)
+
+    def entries(self):
+        """The entries written since the last call."""
+        from hakobune.engine.containers import read_log
+
+        if self.fd >= 0:
+            pairs = read_log(f"/proc/self/fd/{self.fd}", self.offset)
+        else:
+            try:
+                pairs = self.engine.read_log(self.container_id, self.offset)
+            except (NotFound, OSError):
+                return
+        for entry, self.offset in pairs:
+            yield entry
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _stream_output(engine, request, container_id: str, log: _LogReader, initial: dict, tty: bool, sock) -> None:
+    """The log from the attach on until the container, running at the attach
+    or started after it, has stopped (a run has ended that had not ended at
+    the attach), or is gone, or the client has gone."""
+    was_running = initial["Status"] in ("running", "restarting", "paused")
+
+    def send_new():
+        for entry in log.entries():
+            if _wanted(request, entry):
+                sock.sendall(_frame(entry.get("stream"), entry.get("log", "").encode("utf-8", "surrogateescape"),
+                                    tty))
 
     while True:
         try:
             state = engine.container_inspect(container_id)["State"]
         except NotFound:
             state = None
-        for entry, offset in engine.read_log(container_id, offset):
-            if _wanted(request, entry):
-                sock.sendall(_frame(entry.get("stream"), entry.get("log", "").encode("utf-8", "surrogateescape"),
-                                    tty))
-        if state is None:
+        send_new()
+        if state is None or _peer_closed(sock):
             return
-        if state["Status"] == "exited" and (unix_time_of(state["StartedAt"]) >= attached_at - 1
-                                            or unix_time_of(state["FinishedAt"]) >= attached_at):
-            for entry, offset in engine.read_log(container_id, offset):
-                if _wanted(request, entry):
-                    sock.sendall(_frame(entry.get("stream"),
-                                        entry.get("log", "").encode("utf-8", "surrogateescape"), tty))
+        if state["Status"] in ("exited", "dead") and (was_running or state["FinishedAt"] != initial["FinishedAt"]):
+            send_new()
             return
         time.sleep(0.05)
+
+
+def _peer_closed(sock) -> bool:
+    """The client has closed its connection (not just its sending side)."""
+    import select
+
+    poller = select.poll()
+    poller.register(sock, select.POLLHUP | select.POLLERR)
+    try:
+        return any(events & (select.POLLHUP | select.POLLERR) for _, events in poller.poll(0))
+    except OSError:
+        return True
 
 
 def _forward_stdin(engine, container_id: str, rfile) -> None:
@@ -285,7 +380,8 @@ def _forward_stdin(engine, container_id: str, rfile) -> None:
     while attachment is None and time.monotonic() < deadline:
         try:
             attachment = engine.attach_container(container_id, timeout=5)
-        except HakobuneError:
+        except (HakobuneError, OSError, ValueError):
+            # no monitor yet, or its socket not listening yet: it is starting
             time.sleep(0.05)
     if attachment is None:
         return

@@ -109,12 +109,40 @@ class Response:
 
 class Stream:
     """An answer sent as it is produced (chunked): `chunks` is an iterable of
-    bytes; the connection may be reused afterwards."""
+    bytes; the connection may be reused afterwards.  A stream that can stay
+    quiet for long (events, logs -f) takes a `ClientWatch` as `watch`: the
+    server gives it the connection, and the producer asks it whether the
+    client has gone."""
 
-    def __init__(self, status: int, chunks, content_type: str = "application/json", headers=()):
+    def __init__(self, status: int, chunks, content_type: str = "application/json", headers=(), watch=None):
         self.status = status
         self.chunks = chunks
         self.headers = [("Content-Type", content_type), *headers]
+        self.watch = watch
+
+
+class ClientWatch:
+    """Whether the client of a streamed answer has closed its connection
+    (it sends nothing while it reads a stream: readable means EOF)."""
+
+    def __init__(self):
+        self.sock = None
+
+    def gone(self) -> bool:
+        import select
+        import socket
+
+        if self.sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            if not readable:
+                return False
+            return self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):
+            return True
 
 
 class Hijack:

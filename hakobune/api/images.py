@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import queue
+import re
 import threading
 
 from hakobune.api import http as H
@@ -23,6 +24,7 @@ def register(router) -> None:
     router.add("POST", "/images/{name*}/tag", tag)
     router.add("POST", "/images/{name*}/push", push)
     router.add("DELETE", "/images/{name*}", remove)
+    router.add("POST", "/commit", commit)
 
 
 def list_images(engine, request):
@@ -51,6 +53,19 @@ def remove(engine, request):
                                                no_prune=request.flag("noprune")))
 
 
+def commit(engine, request):
+    """POST /commit?container=&repo=&tag=&author=&comment=&changes=&pause=: 201 {"Id"}."""
+    container = request.arg("container")
+    if not container:
+        raise InvalidArgument("container is required")
+    repo = request.arg("repo") or ""
+    reference = _reference(repo, request.arg("tag")) if repo else None
+    image_id = engine.commit_container(container, reference, author=request.arg("author") or "",
+                                       comment=request.arg("comment") or "", changes=request.args("changes"),
+                                       pause=request.flag("pause", True))
+    return H.json_response({"Id": image_id}, 201)
+
+
 def prune(engine, request):
     filters = request.filters()
     return H.json_response(engine.prune_images(all=False, filters=filters))
@@ -64,12 +79,53 @@ def _reference(name: str, tag: str | None) -> str:
     return f"{name}:{tag}"
 
 
+def registry_auth(request):
+    """X-Registry-Auth: base64url JSON {"username", "password", "serveraddress"}
+    (or {"identitytoken"}); as a registry Credentials, or None when absent or
+    empty.  Malformed is a 400, as dockerd answers."""
+    import base64
+    import json
+
+    header = (request.headers.get("X-Registry-Auth") or "").strip()
+    if not header:
+        return None
+    try:
+        document = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except ValueError:
+        raise InvalidArgument("invalid X-Registry-Auth header: not base64url-encoded JSON") from None
+    if not isinstance(document, dict):
+        raise InvalidArgument("invalid X-Registry-Auth header: not a JSON object")
+    username, password = document.get("username") or "", document.get("password") or ""
+    if not username and not password:
+        return None
+    from hakobune.image.registry.auth import Credentials
+
+    return Credentials(str(username), str(password))
+
+
+def _with_credentials(method, credentials) -> dict:
+    """The keyword for the client's credentials, when the engine's `method`
+    takes them; without that the engine uses the server's own credential
+    store (the Docker config of the user running `hakobune serve`)."""
+    import inspect
+
+    if credentials is None:
+        return {}
+    try:
+        accepted = "credentials" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        accepted = False
+    return {"credentials": credentials} if accepted else {}
+
+
 def create(engine, request):
     """Pull (fromImage) or import (fromSrc)."""
     if request.arg("fromImage"):
         reference = _reference(request.arg("fromImage"), request.arg("tag"))
         platform = request.arg("platform") or None
-        messages = run_with_progress(lambda progress: engine.pull(reference, platform=platform, progress=progress))
+        extra = _with_credentials(engine.pull, registry_auth(request))
+        messages = run_with_progress(lambda progress: engine.pull(reference, platform=platform, progress=progress,
+                                                                  **extra))
         return H.Stream(200, H.json_lines(messages))
     if request.arg("fromSrc") == "-":
         repo = request.arg("repo")
@@ -84,8 +140,22 @@ def create(engine, request):
 
 def push(engine, request):
     reference = _reference(request.params["name"], request.arg("tag"))
-    messages = run_with_progress(lambda progress: engine.push(reference, progress=progress))
-    return H.Stream(200, H.json_lines(messages))
+    extra = _with_credentials(engine.push, registry_auth(request))
+    messages = run_with_progress(lambda progress: engine.push(reference, progress=progress, **extra))
+    return H.Stream(200, H.json_lines(_with_push_aux(messages)))
+
+
+_PUSHED = re.compile(r"(?P<tag>[^\s:]+): digest: (?P<digest>\S+) size: (?P<size>\d+)")
+
+
+def _with_push_aux(messages):
+    """Docker's aux message after "TAG: digest: D size: N": {"Tag", "Digest", "Size"}."""
+    for document in messages:
+        yield document
+        pushed = _PUSHED.fullmatch(document.get("status") or "")
+        if pushed:
+            yield {"progressDetail": {}, "aux": {"Tag": pushed["tag"], "Digest": pushed["digest"],
+                                                 "Size": int(pushed["size"])}}
 
 
 def load(engine, request):

@@ -70,10 +70,12 @@ class Router:
 
 
 def build_router(engine) -> Router:
-    from hakobune.api import containers, images, system
+    from hakobune.api import build, containers, events, images, networks, processes, system, volumes
+    from hakobune.api import exec as exec_instances
 
     router = Router(engine)
-    for module in (system, images, containers):
+    # build before images: /images/search is not an image's name
+    for module in (system, build, images, containers, exec_instances, processes, volumes, networks, events):
         module.register(router)
     return router
 

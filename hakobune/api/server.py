@@ -216,6 +216,8 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _stream(self, stream: H.Stream) -> None:
+        if stream.watch is not None:
+            stream.watch.sock = self.connection
         self._head(stream.status, stream.headers)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()

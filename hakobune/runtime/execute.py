@@ -167,7 +167,26 @@ def _terminal(plan: ExecPlan, uid: int) -> str:
     from hakobune.runtime import console
 
     master, slave, name = console.make_pty(uid)
+    _apply_console_size(master, plan.process.get("consoleSize"))
     console.send_master(plan.console_fd, master)
     os.close(master)
     os.close(slave)
     return name
+
+
+def _apply_console_size(master: int, size: dict | None) -> None:
+    """The OCI process's consoleSize, set before the program starts (as runc
+    does): a program that asks its size at once gets the caller's.  fcntl and
+    termios are loaded already (by the console module, before the fork)."""
+    if not size:
+        return
+    import fcntl
+    import sys
+    import termios
+
+    winsize = b"".join(int(value).to_bytes(2, sys.byteorder) for value in (size.get("height", 0),
+                                                                           size.get("width", 0), 0, 0))
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, winsize)
+    except OSError:
+        pass

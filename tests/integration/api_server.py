@@ -34,8 +34,11 @@ class Server:
 
     def start(self) -> "Server":
         self.log = open(os.path.join(self.base, "serve.log"), "w")
+        # the server's own Docker config (what /auth stores) stays in the temp directory
+        environment = {**os.environ, "DOCKER_CONFIG": os.path.join(self.base, "server-cfg")}
         self.process = subprocess.Popen([HAKOBUNE, "--root", self.root, "--runroot", self.runroot, "serve",
-                                         "-H", self.host], stdout=self.log, stderr=subprocess.STDOUT)
+                                         "-H", self.host], stdout=self.log, stderr=subprocess.STDOUT,
+                                        env=environment)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.socket):
             assert self.process.poll() is None, open(self.log.name).read()
