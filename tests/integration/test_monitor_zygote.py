@@ -21,9 +21,10 @@ def monitors(runtime):
     driver.cleanup()
 
 
-def pss_kb(pid: int) -> int:
+def shared_dirty_kb(pid: int) -> int:
+    """Anonymous pages written before a fork and still shared with the parent."""
     with open(f"/proc/{pid}/smaps_rollup") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        return next(int(line.split()[1]) for line in f if line.startswith("Shared_Dirty:"))
 
 
 def test_monitors_are_forked_from_one_zygote_that_they_outlive(monitors, make_bundle):
@@ -45,12 +46,12 @@ def test_monitors_are_forked_from_one_zygote_that_they_outlive(monitors, make_bu
 
 
 def test_forked_monitors_share_pages(monitors, make_bundle):
-    handles = [monitors.start(make_bundle(["sleep", "100"]), f"s{i}") for i in range(6)]
-    (zygote,) = launcher.zygote_pids(monitors.base)
-    total = pss_kb(zygote) + sum(pss_kb(h.monitor_pid) for h in handles)
-    # a monitor started as its own interpreter costs about 3.5 MB of PSS
-    assert total / len(handles) < 3000, f"{total / len(handles):.0f} kB PSS per monitor"
+    """Structure, not a figure (bench/monitor_memory.py measures): a forked
+    monitor shares the zygote's heap pages, an interpreter of its own
+    shares none."""
+    handles = [monitors.start(make_bundle(["sleep", "100"]), f"s{i}") for i in range(3)]
     for handle in handles:
+        assert shared_dirty_kb(handle.monitor_pid) > 500
         handle.stop(timeout=0.2)
 
 
@@ -60,4 +61,5 @@ def test_without_a_usable_zygote_the_monitor_starts_on_its_own(monitors, make_bu
     with open(f"/proc/{handle.monitor_pid}/cmdline", "rb") as f:
         assert b"hakobune.monitor.process" in f.read()
     assert launcher.zygote_pids(monitors.base) == []
+    assert shared_dirty_kb(handle.monitor_pid) < 500  # nothing to share with
     handle.stop(timeout=0.2)
