@@ -338,6 +338,8 @@ class Monitor:
             self._close_output(fd)
             return False
         self.log.write(stream, data)
+        if self.spec.tty:
+            self.log.flush()  # a terminal's output is no lines: a prompt must reach the log (and `run -it`) at once
         frame = {"stream": stream, "data": data.decode("utf-8", "surrogateescape")}
         for client in list(self.clients.values()):
             if client.attached:
