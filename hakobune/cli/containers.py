@@ -177,7 +177,7 @@ def _follow_interactively(engine, container_id: str, offset: int, tty: bool, det
         tty_module.setraw(0)
     try:
         detached = []
-        _pump_stdin(engine, container_id, resize=raw, detach_keys=keys, on_detach=detached.append)
+        _pump_stdin(engine, container_id, resize=raw, detach_keys=keys, detached=detached)
         return _follow_to_exit(engine, container_id, offset, remove=remove, detached=detached)
     finally:
         if saved is not None:
@@ -240,11 +240,11 @@ class EscapeProxy:
 
 
 def _pump_stdin(engine, container_id: str, resize: bool = False, detach_keys: bytes | None = None,
-                on_detach=None) -> None:
+                detached: list | None = None) -> None:
     """`run -i`: the CLI's stdin to the container's, through the monitor
     (attached); EOF closes the container's stdin.  The output still comes
     from the log, so the attachment's frames are only drained.  With a tty,
-    the detach keys end the forwarding and call `on_detach`."""
+    the detach keys end the forwarding and add True to `detached`."""
     import threading
 
     from hakobune.errors import SystemFailure
@@ -260,30 +260,8 @@ def _pump_stdin(engine, container_id: str, resize: bool = False, detach_keys: by
             attachment.resize(size.lines, size.columns)
         except OSError:
             pass
-    proxy = EscapeProxy(detach_keys) if detach_keys else None
-
-    def pump():
-        try:
-            while True:
-                data = os.read(0, 65536)
-                if not data:
-                    attachment.close_stdin()
-                    return
-                if proxy is not None:
-                    data, detached = proxy.feed(data)
-                    if data:
-                        attachment.write(data.decode("utf-8", "surrogateescape"))
-                    if detached:
-                        if on_detach is not None:
-                            on_detach(True)
-                        import socket
-
-                        attachment.sock.shutdown(socket.SHUT_RDWR)
-                        return
-                    continue
-                attachment.write(data.decode("utf-8", "surrogateescape"))
-        except OSError:
-            return
+    _start_stdin_pump(attachment, EscapeProxy(detach_keys) if detach_keys else None,
+                      detached if detached is not None else [])
 
     def drain():
         try:
@@ -292,7 +270,6 @@ def _pump_stdin(engine, container_id: str, resize: bool = False, detach_keys: by
         except (OSError, ValueError):
             return
 
-    threading.Thread(target=pump, daemon=True).start()
     threading.Thread(target=drain, daemon=True).start()
 
 
