@@ -1,6 +1,7 @@
 """Small file primitives shared by every store (images keep their own in
 hakobune/image/_fsutil.py): durable and volatile writes, directory fsync,
-flocks.  No policy; importable from any package, like hakobune._sys."""
+flocks, copying a file between directory descriptors.  No policy;
+importable from any package, like hakobune._sys."""
 
 import contextlib
 import fcntl
@@ -53,3 +54,19 @@ def locked(path: str, shared: bool = False):
         yield fd
     finally:
         os.close(fd)
+
+
+def copy_file_at(source: int, destination: int, name: str) -> None:
+    """Copy the regular file `name` from the directory fd `source` to a new
+    file of that name in `destination` (0600: the caller sets metadata),
+    never following a symlink."""
+    src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=source)
+    try:
+        dst = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600, dir_fd=destination)
+        try:
+            while os.sendfile(dst, src, None, 1 << 20):
+                pass
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)

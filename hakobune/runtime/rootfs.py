@@ -7,6 +7,7 @@ import os
 import stat
 
 from hakobune import _sys as S
+from hakobune._files import copy_file_at
 from hakobune.errors import InvalidArgument, SystemFailure
 from hakobune.runtime.mounts import parse_options, propagation_flags
 from hakobune.runtime.paths import make_target, resolve_in_root
@@ -190,7 +191,7 @@ def _copy_tree(source: int, destination: int) -> None:
         elif stat.S_ISLNK(info.st_mode):
             os.symlink(os.readlink(name, dir_fd=source), name, dir_fd=destination)
         elif stat.S_ISREG(info.st_mode):
-            _copy_file(source, destination, name)
+            copy_file_at(source, destination, name)
         elif stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) or stat.S_ISFIFO(info.st_mode):
             os.mknod(name, info.st_mode, info.st_rdev, dir_fd=destination)
         else:
@@ -199,19 +200,6 @@ def _copy_tree(source: int, destination: int) -> None:
         if not stat.S_ISLNK(info.st_mode):
             os.chmod(name, stat.S_IMODE(info.st_mode), dir_fd=destination)
         os.utime(name, ns=(info.st_atime_ns, info.st_mtime_ns), dir_fd=destination, follow_symlinks=False)
-
-
-def _copy_file(source: int, destination: int, name: str) -> None:
-    src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=source)
-    try:
-        dst = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600, dir_fd=destination)
-        try:
-            while os.sendfile(dst, src, None, 1 << 20):
-                pass
-        finally:
-            os.close(dst)
-    finally:
-        os.close(src)
 
 
 def _bind(source: str, target: str, flags: int, data) -> None:

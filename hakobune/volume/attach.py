@@ -21,6 +21,7 @@ import os
 import stat
 
 from hakobune import _sys as S
+from hakobune._files import copy_file_at
 from hakobune.errors import InvalidArgument, SystemFailure
 from hakobune.volume._files import locked
 
@@ -339,7 +340,7 @@ def _copy_tree(source: int, destination: int, links: dict) -> None:
         if stat.S_ISLNK(mode):
             os.symlink(os.readlink(name, dir_fd=source), name, dir_fd=destination)
         elif stat.S_ISREG(mode):
-            _copy_file(source, destination, name)
+            copy_file_at(source, destination, name)
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
             os.mknod(name, mode, info.st_rdev, dir_fd=destination)
         else:
@@ -358,19 +359,6 @@ def _copy_metadata(source: int, destination: int, name: str, info: os.stat_resul
         if stat.S_ISREG(info.st_mode):
             _copy_xattrs_by_name(source, destination, name)
     os.utime(name, ns=(info.st_atime_ns, info.st_mtime_ns), dir_fd=destination, follow_symlinks=False)
-
-
-def _copy_file(source: int, destination: int, name: str) -> None:
-    src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=source)
-    try:
-        dst = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600, dir_fd=destination)
-        try:
-            while os.sendfile(dst, src, None, 1 << 20):
-                pass
-        finally:
-            os.close(dst)
-    finally:
-        os.close(src)
 
 
 def _copy_xattrs(source_fd: int, destination_fd: int) -> None:
