@@ -91,3 +91,15 @@ def api(busybox_rootfs):
         stop_zygotes(server.runroot)
         subprocess.run(["umount", "-R", "-l", base], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def sleeper(api):
+    """A running container (`sleep 600`) made through the API, removed after the test."""
+    name = f"api-sleeper-{os.getpid()}"
+    proc = api.docker("run", "-d", "--name", name, "busybox:local", "sleep", "600")
+    assert proc.returncode == 0, proc.stderr
+    try:
+        yield name
+    finally:
+        api.docker("rm", "-f", name)

@@ -10,20 +10,9 @@ import time
 
 import pytest
 
-from api_server import DOCKER, api  # noqa: F401 - fixture
+from api_server import DOCKER, api, sleeper  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(DOCKER is None, reason="needs the docker CLI")]
-
-
-@pytest.fixture
-def sleeper(api):
-    name = f"proc-sleeper-{os.getpid()}"
-    proc = api.docker("run", "-d", "--name", name, "busybox:local", "sleep", "600")
-    assert proc.returncode == 0, proc.stderr
-    try:
-        yield name
-    finally:
-        api.docker("rm", "-f", name)
 
 
 def test_top(api, sleeper):
