@@ -30,6 +30,8 @@ def compose_command():
         Flag.bool("force-recreate", "", "Recreate containers even if their configuration and image haven't "
                   "changed"),
         Flag.bool("no-recreate", "", "If containers already exist, don't recreate them"),
+        Flag.bool("renew-anon-volumes", "V", "Recreate anonymous volumes instead of retrieving data from the "
+                  "previous containers"),
         Flag.bool("no-deps", "", "Don't start linked services"),
         Flag.bool("no-start", "", "Don't start the services after creating them"),
         Flag.bool("remove-orphans", "", "Remove containers for services not defined in the Compose file"),

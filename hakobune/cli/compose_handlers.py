@@ -58,7 +58,10 @@ def _project(inv, model=None):
     from hakobune.compose.project import Project
 
     quiet = (inv.opts.progress or "") == "quiet"
-    return Project(engine_of(inv), model or _model(inv), None if quiet else _progress)
+    engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # compose drives the local engine only, for now
+        raise engine.unsupported()
+    return Project(engine, model or _model(inv), None if quiet else _progress)
 
 
 def _guarded(action):
@@ -93,7 +96,9 @@ def config(inv):
     if o.quiet:
         return 0
     if o.services:
-        text = "".join(name + "\n" for name in model["services"])
+        from hakobune.compose.services import listing_order
+
+        text = "".join(name + "\n" for name in listing_order(model))
     elif o.volumes:
         text = "".join(name + "\n" for name in model.get("volumes") or {})
     else:
@@ -127,7 +132,8 @@ def up(inv):
     project = _project(inv)
     options = UpOptions(build=o.build, no_build=o.no_build, force_recreate=o.force_recreate,
                         no_recreate=o.no_recreate, no_deps=o.no_deps, remove_orphans=o.remove_orphans,
-                        scale=_scale_of(o.scale), no_start=o.no_start, pull=o.pull or "missing")
+                        scale=_scale_of(o.scale), no_start=o.no_start, pull=o.pull or "missing",
+                        renew_anon_volumes=o.renew_anon_volumes)
     build_output = _build_writer(sys.stderr)
     detach = o.detach or o.wait or o.no_start
     if detach:
@@ -344,7 +350,10 @@ def ls(inv):
 
     o = inv.opts
     projects: dict = {}
-    for record, state in engine_of(inv).containers(all=True, filters={"label": [C.PROJECT]}):
+    engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # compose drives the local engine only, for now
+        raise engine.unsupported()
+    for record, state in engine.containers(all=True, filters={"label": [C.PROJECT]}):
         labels = record["Config"].get("Labels") or {}
         entry = projects.setdefault(labels[C.PROJECT], {"states": {}, "files": labels.get(C.CONFIG_FILES, "")})
         entry["states"][state["Status"]] = entry["states"].get(state["Status"], 0) + 1
@@ -616,7 +625,9 @@ def run(inv):
     if service not in project.model["services"]:
         raise _error(f"no such service: {service}")
     model = project.model
-    dependencies = [d for d in (model["services"][service].get("depends_on") or {}) if d in model["services"]]
+    from hakobune.compose.services import dependencies_of
+
+    dependencies = [d for d in dependencies_of(model["services"][service]) if d in model["services"]]
     if dependencies and not o.no_deps:
         _guarded(lambda: project.up(dependencies, UpOptions()))
     else:

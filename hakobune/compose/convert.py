@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from hakobune.compose.loader import ComposeError
+from hakobune.compose.services import replicas_of
 
 PROJECT = "com.docker.compose.project"
 SERVICE = "com.docker.compose.service"
@@ -75,7 +76,7 @@ def _duration_ns(where: str, text) -> int:
     return _convert(where, parse_duration, text)
 
 
-def _run_flags(service_name: str, service: dict) -> RunFlags:
+def _run_flags(model: dict, service_name: str, service: dict) -> RunFlags:
     from hakobune.cli.args.kinds import Ulimit, parse_cpus, ram_in_bytes
 
     where = f"services.{service_name}"
@@ -105,7 +106,8 @@ def _run_flags(service_name: str, service: dict) -> RunFlags:
         stop_timeout=(_duration_ns(f"{where}.stop_grace_period", service["stop_grace_period"]) // 1_000_000_000
                       if "stop_grace_period" in service else None),
         restart=service.get("restart", "no"), cap_add=service.get("cap_add", []),
-        cap_drop=service.get("cap_drop", []), ipc=service.get("ipc", ""), pid=service.get("pid", ""),
+        cap_drop=service.get("cap_drop", []), ipc=_container_mode(model, service.get("ipc", "")),
+        pid=_container_mode(model, service.get("pid", "")),
         ulimit=ulimits, log_driver=logging.get("driver", ""),
         log_opt=[f"{k}={v}" for k, v in (logging.get("options") or {}).items()],
         group_add=service.get("group_add", []), oom_score_adj=service.get("oom_score_adj", 0),
@@ -166,7 +168,7 @@ def create_body(model: dict, service_name: str, number: int, oneoff: bool = Fals
     from hakobune.cli import runopts
 
     service = model["services"][service_name]
-    flags = _run_flags(service_name, service)
+    flags = _run_flags(model, service_name, service)
     try:
         body = runopts.body_of(flags, image_of(model, service_name), list(command or service.get("command") or []),
                                detach=detach)
@@ -216,8 +218,9 @@ def _apply_volumes(model: dict, service: dict, body: dict) -> None:
         options = ["ro"] if volume.get("read_only") else []
         if (volume.get("volume") or {}).get("nocopy"):
             options.append("nocopy")
-        if (volume.get("bind") or {}).get("propagation"):
-            options.append(volume["bind"]["propagation"])
+        for option in ("propagation", "selinux"):
+            if (volume.get("bind") or {}).get(option):
+                options.append(volume["bind"][option])
         volumes.append(f"{source}:{volume['target']}" + (f":{','.join(options)}" if options else ""))
     for section, directory in (("secrets", "/run/secrets/"), ("configs", "/")):
         for grant in service.get(section) or []:
@@ -227,19 +230,62 @@ def _apply_volumes(model: dict, service: dict, body: dict) -> None:
     apply_mount_flags(body, RunFlags(volume=volumes, tmpfs=tmpfs))
 
 
+def keep_anonymous_volumes(body: dict, volumes: dict) -> None:
+    """Mount `volumes` ({container path: volume name}, the anonymous volumes of
+    a replaced container) at their paths, unless the body mounts something
+    else there."""
+    host = body["HostConfig"]
+    taken = {bind.split(":")[1] for bind in host.get("Binds") or [] if ":" in bind}
+    taken |= {m.get("Target") for m in host.get("Mounts") or []} | set(host.get("Tmpfs") or {})
+    anonymous = body.get("Volumes") or {}
+    for path, name in sorted(volumes.items()):
+        if path in taken:
+            continue
+        anonymous.pop(path, None)
+        host["Binds"] = (host.get("Binds") or []) + [f"{name}:{path}"]
+    body["Volumes"] = anonymous
+
+
+def _container_mode(model: dict, mode: str) -> str:
+    """`service:NAME` (network_mode, pid, ipc) → Docker's `container:` of that service's first container."""
+    if mode.startswith("service:"):
+        return f"container:{container_name(model, mode[len('service:'):], 1)}"
+    return mode
+
+
+def endpoint_links(model: dict, service: dict) -> list[str]:
+    """Docker's EndpointsConfig.Links (`CONTAINER:ALIAS`) of a service's
+    `links` (each container of the service linked) and `external_links`:
+    on a user network the engine's DNS answers ALIAS, for this container
+    only, with the linked container's address."""
+    from hakobune.compose.loader import link_alias, link_service
+
+    out = []
+    for link in service.get("links") or []:
+        target = link_service(link)
+        for number in range(1, replicas_of(model["services"][target]) + 1):
+            out.append(f"{container_name(model, target, number)}:{link_alias(link)}")
+    for link in service.get("external_links") or []:
+        out.append(f"{link.partition(':')[0]}:{link_alias(link)}")
+    return out
+
+
 def _apply_networks(model: dict, service_name: str, service: dict, body: dict, number: int) -> None:
     from hakobune.cli.netopts import empty_endpoint
 
     host = body["HostConfig"]
     if service.get("network_mode"):
-        host["NetworkMode"] = service["network_mode"]
+        host["NetworkMode"] = _container_mode(model, service["network_mode"])
         body["NetworkingConfig"] = {"EndpointsConfig": {}}
         return
     endpoints = {}
     name = container_name(model, service_name, number)
+    links = endpoint_links(model, service) or None
     for key, settings in (service.get("networks") or {}).items():
         settings = settings or {}
         aliases = [service_name, name] + [a for a in settings.get("aliases") or [] if a not in (service_name, name)]
-        endpoints[model["networks"][key]["name"]] = empty_endpoint(aliases, settings.get("ipv4_address", ""))
+        endpoint = empty_endpoint(aliases, settings.get("ipv4_address", ""))
+        endpoint["Links"] = links
+        endpoints[model["networks"][key]["name"]] = endpoint
     host["NetworkMode"] = next(iter(endpoints), "default")
     body["NetworkingConfig"] = {"EndpointsConfig": endpoints}

@@ -29,10 +29,11 @@ SERVICE_KEYS = frozenset((
     "cpu_shares", "group_add", "oom_score_adj", "platform",
     "secrets", "configs",
     "extends",
+    "links", "external_links",
     # known, not supported yet: a warning
-    "links", "external_links", "volumes_from", "runtime", "cgroup_parent",
+    "volumes_from", "runtime", "cgroup_parent",
 ))
-UNSUPPORTED_SERVICE_KEYS = ("links", "external_links", "volumes_from", "runtime", "cgroup_parent")
+UNSUPPORTED_SERVICE_KEYS = ("volumes_from", "runtime", "cgroup_parent")
 TOP_KEYS = frozenset(("version", "name", "services", "networks", "volumes", "secrets", "configs", "include"))
 NETWORK_KEYS = frozenset(("driver", "driver_opts", "internal", "ipam", "external", "name", "labels", "attachable",
                           "enable_ipv6"))
@@ -156,20 +157,31 @@ def load(options: LoadOptions, warn=None) -> dict:
     def lookup(name: str):
         return environment.get(name)
 
-    from hakobune.compose.interpolation import interpolate_tree
-
     merged: dict = {}
     for path in files:
         raw = _read_yaml(path)
         _check_top(raw, path, warn)
-        document = interpolate_tree(raw, lookup)
+        document = _interpolated(raw, lookup, path)
         merged = _merge_documents(merged, _normalize_document(document, path, project_dir, environment, lookup))
     name = _project_name(options, environment, merged.get("name"), project_dir)
     profiles = list(options.profiles) or [p for p in (environment.get("COMPOSE_PROFILES") or "").split(",") if p]
-    model = _finish(merged, name, profiles, files[0], warn)
+    try:
+        model = _finish(merged, name, profiles)
+    except ComposeError as e:  # an error of the merged model: named by its files, its service and key
+        raise ComposeError(f"{', '.join(files)}: {e}") from None
     model["_files"] = files
     model["_project_dir"] = project_dir
     return model
+
+
+def _interpolated(raw: dict, lookup, path: str) -> dict:
+    """The file's values with their variables replaced; an error names the file and the key."""
+    from hakobune.compose.interpolation import InterpolationError, interpolate_tree
+
+    try:
+        return interpolate_tree(raw, lookup)
+    except InterpolationError as e:
+        raise ComposeError(f"{path}: {e}") from None
 
 
 def _environment(options: LoadOptions, project_dir: str) -> dict:
@@ -220,6 +232,7 @@ def _check_top(raw: dict, path: str, warn) -> None:
                 raise ComposeError(f"validating {path}: services.{name} additional properties '{key}' not allowed")
             if key in UNSUPPORTED_SERVICE_KEYS:
                 warn(f"{path}: services.{name}.{key} is not supported yet, ignored")
+        _check_nested_keys(service, path, f"services.{name}", warn)
         _warn_ignored_fields(service, f"{path}: services.{name}", warn)
     for section, allowed in (("networks", NETWORK_KEYS), ("volumes", VOLUME_KEYS), ("secrets", FILE_OBJECT_KEYS),
                              ("configs", FILE_OBJECT_KEYS)):
@@ -233,6 +246,68 @@ def _check_top(raw: dict, path: str, warn) -> None:
                 if key not in allowed and not str(key).startswith("x-"):
                     raise ComposeError(f"validating {path}: {section}.{name} additional properties '{key}' not "
                                        "allowed")
+
+
+# The keys the specification allows inside a service's mappings: another is
+# an error, as an unknown service key is; those hakobune knows but ignores
+# are warned about (_warn_ignored_fields, _IGNORED_IN_ENTRIES).
+_NESTED_KEYS = {
+    "healthcheck": ("test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"),
+    "logging": ("driver", "options"),
+    "build": ("context", "dockerfile", "args", "target", "labels", "cache_from", "cache_to", "network", "shm_size",
+              "extra_hosts", "isolation", "platforms", "secrets", "ssh", "tags", "no_cache", "pull",
+              "additional_contexts", "dockerfile_inline", "privileged", "ulimits", "entitlements"),
+    "deploy": ("replicas", "resources", "mode", "placement", "restart_policy", "update_config", "rollback_config",
+               "labels", "endpoint_mode"),
+    "deploy.resources": ("limits", "reservations"),
+    "deploy.resources.limits": ("memory", "cpus", "pids"),
+}
+_ENTRY_KEYS = {  # mappings of named entries: each entry's keys
+    "depends_on": ("condition", "required", "restart"),
+    "networks": ("aliases", "ipv4_address", "ipv6_address", "link_local_ips", "priority", "mac_address",
+                 "driver_opts", "gw_priority"),
+    "ulimits": ("soft", "hard"),
+}
+_ITEM_KEYS = {  # lists whose long-syntax items are mappings: each item's keys
+    "ports": ("target", "published", "host_ip", "protocol", "mode", "app_protocol", "name"),
+    "volumes": ("type", "source", "target", "read_only", "bind", "volume", "tmpfs", "consistency"),
+    "secrets": ("source", "target", "uid", "gid", "mode"),
+    "configs": ("source", "target", "uid", "gid", "mode"),
+}
+_IGNORED_IN_ENTRIES = {"networks": ("ipv6_address", "link_local_ips", "priority", "mac_address", "driver_opts",
+                                    "gw_priority"),
+                       "secrets": ("uid", "gid", "mode"), "configs": ("uid", "gid", "mode"),
+                       "ports": ("app_protocol", "name")}
+
+
+def _check_nested_keys(service: dict, path: str, where: str, warn) -> None:
+    """Unknown keys inside healthcheck, build, deploy, logging, depends_on,
+    networks, ulimits and long-syntax ports, volumes, secrets, configs: an
+    error naming the file and the key; known ones hakobune ignores: a warning."""
+    def check(node, allowed, key_path: str, ignored=()) -> None:
+        if not isinstance(node, dict):
+            return
+        for key in node:
+            if str(key).startswith("x-"):
+                continue
+            if key not in allowed:
+                raise ComposeError(f"validating {path}: {key_path} additional properties '{key}' not allowed")
+            if key in ignored:
+                warn(f"{path}: {key_path}.{key} is not supported on hakobune, ignored")
+
+    for dotted, allowed in _NESTED_KEYS.items():
+        node = service
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        check(node, allowed, f"{where}.{dotted}")
+    for key, allowed in _ENTRY_KEYS.items():
+        entries = service.get(key)
+        for name, entry in entries.items() if isinstance(entries, dict) else ():
+            check(entry, allowed, f"{where}.{key}.{name}", _IGNORED_IN_ENTRIES.get(key, ()))
+    for key, allowed in _ITEM_KEYS.items():
+        items = service.get(key)
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            check(item, allowed, f"{where}.{key}[{index}]", _IGNORED_IN_ENTRIES.get(key, ()))
 
 
 _KEPT_FIELDS = {"deploy": ("replicas", "resources"), "deploy.resources": ("limits",),
@@ -288,10 +363,8 @@ def _service_of(name: str, services: dict, path: str, project_dir: str, environm
         raise ComposeError(f"{path}: services.{name}.extends must name a service")
     base_path, base_services = path, services
     if extends.get("file"):
-        from hakobune.compose.interpolation import interpolate_tree
-
         base_path = os.path.normpath(os.path.join(os.path.dirname(path), str(extends["file"])))
-        base_services = interpolate_tree(_read_yaml(base_path), lookup).get("services") or {}
+        base_services = _interpolated(_read_yaml(base_path), lookup, base_path).get("services") or {}
     base_name = str(extends["service"])
     if base_name not in base_services:
         raise ComposeError(f"{path}: services.{name}.extends: cannot extend service \"{base_name}\": not found "
@@ -371,7 +444,11 @@ def _deep_merge(base, override):
 
 # --- finishing: profiles, defaults, references -------------------------------------------------
 
-def _finish(merged: dict, name: str, profiles: list, first_file: str, warn) -> dict:
+def _invalid(service_name: str, key: str, text: str) -> ComposeError:
+    return ComposeError(f"services.{service_name}.{key}: {text}: invalid compose project")
+
+
+def _finish(merged: dict, name: str, profiles: list) -> dict:
     enabled = set(profiles)
     services = {}
     for service_name, service in merged["services"].items():
@@ -381,29 +458,38 @@ def _finish(merged: dict, name: str, profiles: list, first_file: str, warn) -> d
     networks_used, volumes_used = set(), set()
     for service_name, service in services.items():
         if "image" not in service and "build" not in service:
-            raise ComposeError(f'service "{service_name}" has neither an image nor a build context specified: '
-                               "invalid compose project")
+            raise _invalid(service_name, "image", f'service "{service_name}" has neither an image nor a build '
+                           "context specified")
         for dependency in service.get("depends_on") or {}:
             if dependency not in services and (service["depends_on"][dependency].get("required", True)):
-                raise ComposeError(f'service "{service_name}" depends on undefined service "{dependency}": '
-                                   "invalid compose project")
+                raise _invalid(service_name, "depends_on", f'service "{service_name}" depends on undefined service '
+                               f'"{dependency}"')
+        for link in service.get("links") or []:
+            if link_service(link) not in services:
+                raise _invalid(service_name, "links", f'service "{service_name}" has a link to service '
+                               f'"{link_service(link)}" which is undefined')
+        for key in ("network_mode", "pid", "ipc"):
+            mode = str(service.get(key) or "")
+            if mode.startswith("service:") and mode[len("service:"):] not in services:
+                raise _invalid(service_name, key, f'service "{service_name}" refers to undefined service '
+                               f'"{mode[len("service:"):]}"')
         if not service.get("network_mode"):
             service.setdefault("networks", {"default": None})
         for network in service.get("networks") or {}:
             if network != "default" and network not in merged["networks"]:
-                raise ComposeError(f'service "{service_name}" refers to undefined network {network}: invalid '
-                                   "compose project")
+                raise _invalid(service_name, "networks", f'service "{service_name}" refers to undefined network '
+                               f"{network}")
             networks_used.add(network)
         for section in ("secrets", "configs"):
             for grant in service.get(section) or []:
                 if grant["source"] not in merged.get(section, {}):
-                    raise ComposeError(f'service "{service_name}" refers to undefined {section[:-1]} '
-                                       f'{grant["source"]}: invalid compose project')
+                    raise _invalid(service_name, section, f'service "{service_name}" refers to undefined '
+                                   f'{section[:-1]} {grant["source"]}')
         for volume in service.get("volumes") or []:
             if volume["type"] == "volume" and volume.get("source"):
                 if volume["source"] not in merged["volumes"]:
-                    raise ComposeError(f'service "{service_name}" refers to undefined volume {volume["source"]}: '
-                                       "invalid compose project")
+                    raise _invalid(service_name, "volumes", f'service "{service_name}" refers to undefined volume '
+                                   f'{volume["source"]}')
                 volumes_used.add(volume["source"])
     _check_port_conflicts(services)
     networks = {}
@@ -412,7 +498,7 @@ def _finish(merged: dict, name: str, profiles: list, first_file: str, warn) -> d
     if "default" in networks_used and "default" not in networks:
         networks["default"] = {"name": f"{name}_default"}
     volumes = {key: _volume(name, key, entry) for key, entry in merged["volumes"].items()}
-    model = {"name": name, "services": dict(sorted(services.items()))}
+    model = {"name": name, "services": dict(sorted(services.items())), "_file_order": list(services)}
     if networks:
         model["networks"] = networks
     if volumes:
@@ -424,6 +510,17 @@ def _finish(merged: dict, name: str, profiles: list, first_file: str, warn) -> d
 
     startup_order(model)  # a dependency cycle is an error now, before anything is created
     return model
+
+
+def link_service(link: str) -> str:
+    """The service a `links` entry (SERVICE or SERVICE:ALIAS) names."""
+    return link.partition(":")[0]
+
+
+def link_alias(link: str) -> str:
+    """The name a `links` / `external_links` entry makes resolvable (ALIAS, else the name linked)."""
+    target, _, alias = link.partition(":")
+    return alias or target
 
 
 def _check_port_conflicts(services: dict) -> None:
@@ -476,5 +573,5 @@ def to_yaml(model: dict) -> str:
     class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
         pass
 
-    return yaml.dump(public_model(model), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+    return yaml.dump(public_model(model), Dumper=_Dumper, sort_keys=True, default_flow_style=False,
                      allow_unicode=True, width=1 << 16)

@@ -18,8 +18,10 @@ import time
 
 from hakobune.compose import convert as C
 from hakobune.compose.loader import ComposeError
-from hakobune.compose.services import replicas_of, startup_order
-from hakobune.errors import NotFound
+from hakobune.compose.services import dependencies_of, replicas_of, startup_order
+from hakobune.errors import HakobuneError, NotFound
+
+ANONYMOUS_LABEL = "com.docker.volume.anonymous"  # what Docker labels a volume made for a container's path
 
 HEALTH_POLL = 0.2
 
@@ -27,7 +29,7 @@ HEALTH_POLL = 0.2
 class UpOptions:
     def __init__(self, build: bool = False, no_build: bool = False, force_recreate: bool = False,
                  no_recreate: bool = False, no_deps: bool = False, remove_orphans: bool = False, scale=None,
-                 no_start: bool = False, pull: str = "missing"):
+                 no_start: bool = False, pull: str = "missing", renew_anon_volumes: bool = False):
         self.build = build
         self.no_build = no_build
         self.force_recreate = force_recreate
@@ -37,6 +39,7 @@ class UpOptions:
         self.scale = dict(scale or {})
         self.no_start = no_start
         self.pull = pull
+        self.renew_anon_volumes = renew_anon_volumes
 
 
 def _labels(record: dict) -> dict:
@@ -89,7 +92,7 @@ class Project:
         if with_dependencies:
             pending = list(wanted)
             while pending:
-                for dependency in self.model["services"][pending.pop()].get("depends_on") or {}:
+                for dependency in dependencies_of(self.model["services"][pending.pop()]):
                     if dependency in self.model["services"] and dependency not in wanted:
                         wanted.add(dependency)
                         pending.append(dependency)
@@ -230,8 +233,9 @@ class Project:
                     ids.append(self._keep(record, state, options))
                     continue
                 self.progress("Container", name_of(record), "Recreate")
+                kept = {} if options.renew_anon_volumes else self._anonymous_volumes(record)
                 self._remove(record, force=True, quiet=True)
-                container_id = self._create(service_name, number)
+                container_id = self._create(service_name, number, kept)
                 self.progress("Container", name_of(record), "Recreated")
             else:
                 container_id = self._create(service_name, number)
@@ -253,10 +257,30 @@ class Project:
             self._start(record["Id"])
         return record["Id"]
 
-    def _create(self, service_name: str, number: int) -> str:
+    def _anonymous_volumes(self, record: dict) -> dict:
+        """{container path: volume name} of the anonymous volumes a container
+        uses (made by it, or kept from the container it replaced)."""
+        kept = {}
+        for mount in self.engine.container_inspect(record["Id"]).get("Mounts") or []:
+            if mount.get("Type") != "volume" or not mount.get("Name"):
+                continue
+            try:
+                labels = self.engine.volume_inspect(mount["Name"]).get("Labels") or {}
+            except NotFound:
+                continue
+            if ANONYMOUS_LABEL in labels:
+                kept[mount["Destination"]] = mount["Name"]
+        return kept
+
+    def _create(self, service_name: str, number: int, anonymous_volumes=None) -> str:
+        """Create the container; `anonymous_volumes` ({path: volume}) are those
+        of the container it replaces, mounted again at the same paths (as
+        docker-compose does unless -V) where the service mounts nothing else."""
         name = C.container_name(self.model, service_name, number)
         self.progress("Container", name, "Creating")
         body = C.create_body(self.model, service_name, number)
+        if anonymous_volumes:
+            C.keep_anonymous_volumes(body, anonymous_volumes)
         try:
             record = self.engine.create_container(body, name)
         except Exception as e:
@@ -332,6 +356,8 @@ class Project:
 
     def _remove(self, record: dict, force: bool = False, quiet: bool = False, volumes: bool = False,
                 timeout: float | None = None) -> None:
+        """Stop and remove a container; with `volumes`, its anonymous volumes
+        too, those it inherited from the container it replaced included."""
         name = name_of(record)
         if not quiet:
             self.progress("Container", name, "Stopping")
@@ -340,11 +366,23 @@ class Project:
             if not quiet:
                 self.progress("Container", name, "Stopped")
                 self.progress("Container", name, "Removing")
-            self.engine.remove_container(record["Id"], force=force, volumes=volumes)
+            self._remove_container(record, force, volumes)
         except NotFound:
             pass
         if not quiet:
             self.progress("Container", name, "Removed")
+
+    def _remove_container(self, record: dict, force: bool, volumes: bool) -> None:
+        """engine.remove_container; with `volumes`, the anonymous volumes it
+        inherited from the container it replaced go too (the engine removes
+        those it made)."""
+        inherited = list(self._anonymous_volumes(record).values()) if volumes else []
+        self.engine.remove_container(record["Id"], force=force, volumes=volumes)
+        for volume in inherited:
+            try:
+                self.engine.remove_volume(volume, force=True)
+            except HakobuneError:
+                pass  # still used by another container: kept, as Docker keeps it
 
     @staticmethod
     def _stop_timeout(record: dict):
@@ -388,7 +426,7 @@ class Project:
             if state["Running"]:
                 continue
             self.progress("Container", name_of(record), "Removing")
-            self.engine.remove_container(record["Id"], force=True, volumes=volumes)
+            self._remove_container(record, True, volumes)
             self.progress("Container", name_of(record), "Removed")
             removed.append(record)
         return removed

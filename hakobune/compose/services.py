@@ -24,7 +24,10 @@ def normalize_service(name: str, raw: dict, path: str, project_dir: str, environ
     where = f"{path}: services.{name}"
     service: dict = {}
     for key, value in raw.items():
-        if str(key).startswith("x-") or value is None and key not in ("environment",):
+        if str(key).startswith("x-"):
+            service[str(key)] = value  # an extension: kept as it is (config prints it), used by nothing
+            continue
+        if value is None and key not in ("environment",):
             continue
         service[key] = _normalize_key(key, value, f"{where}.{key}", project_dir, environment)
     env_files = service.pop("env_file", None)
@@ -237,6 +240,9 @@ def _short_volume(text: str, where: str) -> dict:
         propagation = [o for o in options if o in ("shared", "slave", "private", "rshared", "rslave", "rprivate")]
         if propagation:
             volume["bind"]["propagation"] = propagation[0]
+        relabel = [o for o in options if o in ("z", "Z")]
+        if relabel:
+            volume["bind"]["selinux"] = relabel[0]
     elif "nocopy" in options:
         volume["volume"] = {"nocopy": True}
     return volume
@@ -394,7 +400,7 @@ def startup_order(model: dict) -> list[str]:
             cycle = chain[chain.index(name):] + [name]
             raise ComposeError(f"dependency cycle detected: {' -> '.join(cycle)}")
         state[name] = "visiting"
-        for dependency in sorted(services[name].get("depends_on") or {}):
+        for dependency in sorted(dependencies_of(services[name])):
             if dependency in services:
                 visit(dependency, chain + [name])
         state[name] = "done"
@@ -403,6 +409,41 @@ def startup_order(model: dict) -> list[str]:
     for name in sorted(services):
         visit(name, [])
     return order
+
+
+def listing_order(model: dict) -> list[str]:
+    """Service names as docker-compose lists them (`config --services`):
+    the file's order, each service moved after what it depends on (its
+    depth-first sort over the services that depend on each one)."""
+    services = model["services"]
+    names = [name for name in model.get("_file_order") or services if name in services]
+    dependents = {name: [other for other in names if name in dependencies_of(services[other])] for name in names}
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        for dependent in dependents[name]:
+            visit(dependent)
+        ordered.insert(0, name)
+
+    pending = list(names)
+    while pending:
+        visit(pending.pop())
+    return ordered
+
+
+def dependencies_of(service: dict) -> list[str]:
+    """The services this one starts after: its depends_on, the services it
+    `links` to, and those whose namespaces it joins (network_mode, pid, ipc:
+    `service:NAME`)."""
+    from hakobune.compose.loader import link_service
+
+    names = list(service.get("depends_on") or {})
+    names += [link_service(link) for link in service.get("links") or []]
+    names += [service[key][len("service:"):] for key in ("network_mode", "pid", "ipc")
+              if str(service.get(key) or "").startswith("service:")]
+    return [name for index, name in enumerate(names) if name not in names[:index]]
 
 
 def replicas_of(service: dict) -> int:

@@ -97,14 +97,16 @@ _ENTRY = ("import sys; sys.path.insert(0, sys.argv[1]); "
 
 def register(state_dir: str, netns_path: str, container_id: str, network_id: str, names, ipv4: str | None,
              ipv6: str | None = None, network_name: str | None = None, internal: bool = False, upstreams=None,
-             config: dict | None = None) -> None:
+             config: dict | None = None, links=()) -> None:
     """Make `names` of the container on network_id resolve, inside every netns
     on that network, to ipv4/ipv6; and serve 127.0.0.11 inside netns_path.
     Returns once the server listens in that netns.  config: server options
-    (see dns_server.DEFAULTS), used only when this call starts the server."""
+    (see dns_server.DEFAULTS), used only when this call starts the server.
+    links: Docker's `CONTAINER:ALIAS` links, ALIAS resolving (inside
+    netns_path only) to CONTAINER's address on that network."""
     try:
         endpoint = dns_table.make_endpoint(netns_path, container_id, network_id, names, ipv4, ipv6, network_name,
-                                           internal, upstreams)
+                                           internal, upstreams, links)
     except OSError as e:
         raise SystemFailure(f"cannot register DNS names: network namespace {netns_path}: {e.strerror}") from None
     dns_table.add_endpoint(state_dir, endpoint)

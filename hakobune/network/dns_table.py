@@ -92,7 +92,7 @@ def write_endpoints(state_dir: str, endpoints: list[dict]) -> None:
 
 def make_endpoint(netns_path: str, container_id: str, network_id: str, names, ipv4: str | None,
                   ipv6: str | None = None, network_name: str | None = None, internal: bool = False,
-                  upstreams=None) -> dict:
+                  upstreams=None, links=()) -> dict:
     if not ipv4 and not ipv6:
         raise ValueError("an endpoint needs an IPv4 or an IPv6 address")
     seen = []
@@ -100,10 +100,25 @@ def make_endpoint(netns_path: str, container_id: str, network_id: str, names, ip
         name = name.rstrip(".").lower()
         if name and name not in seen:
             seen.append(name)
-    return {"container_id": container_id, "network_id": network_id, "network_name": network_name or network_id,
-            "netns": netns_path, "netns_id": netns_id(netns_path), "names": seen, "ipv4": ipv4 or None,
-            "ipv6": ipv6 or None, "internal": bool(internal),
-            "upstreams": list(upstreams) if upstreams is not None else None}
+    endpoint = {"container_id": container_id, "network_id": network_id, "network_name": network_name or network_id,
+                "netns": netns_path, "netns_id": netns_id(netns_path), "names": seen, "ipv4": ipv4 or None,
+                "ipv6": ipv6 or None, "internal": bool(internal),
+                "upstreams": list(upstreams) if upstreams is not None else None}
+    if links:
+        endpoint["links"] = links_by_alias(links)
+    return endpoint
+
+
+def links_by_alias(links) -> dict[str, list[str]]:
+    """Docker's `CONTAINER:ALIAS` links (ALIAS defaults to CONTAINER) → {alias: [containers]}."""
+    out: dict[str, list[str]] = {}
+    for link in links:
+        target, _, alias = link.partition(":")
+        target = target.strip("/").lower()
+        alias = (alias or target).strip("/").lower()
+        if target and target not in out.setdefault(alias, []):
+            out[alias].append(target)
+    return out
 
 
 def add_endpoint(state_dir: str, endpoint: dict) -> None:
@@ -145,7 +160,10 @@ class NamesTable:
         self.networks_of_netns: dict[str, list[str]] = {}
         self.endpoints_of_network: dict[str, list[dict]] = {}
         self.names_of_network: dict[str, str] = {}
+        self.links: dict[tuple[str, str], dict] = {}  # (netns_id, network_id) -> {alias: [names linked]}
         for endpoint in endpoints:
+            if endpoint.get("links"):
+                self.links[(endpoint["netns_id"], endpoint["network_id"])] = endpoint["links"]
             networks = self.networks_of_netns.setdefault(endpoint["netns_id"], [])
             if endpoint["network_id"] not in networks:
                 networks.append(endpoint["network_id"])
@@ -165,6 +183,12 @@ class NamesTable:
         name; None when no network of the netns has it."""
         name = name.rstrip(".").lower()
         for network_id in self.networks_of_netns.get(netns, ()):
+            wanted = (self.links.get((netns, network_id)) or {}).get(name)  # a link's alias: this netns only
+            if wanted:
+                found = [e for e in self.endpoints_of_network.get(network_id, ())
+                         if any(target in e["names"] for target in wanted)]
+                if found:
+                    return found
             found = [e for e in self.endpoints_of_network.get(network_id, ()) if name in e["names"]]
             if not found:
                 network_name = self.names_of_network.get(network_id)

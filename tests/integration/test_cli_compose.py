@@ -304,7 +304,7 @@ def test_profiles_interpolation_and_config(project, hk):  # noqa: F811
             profiles: [tools]
         """)
     assert project.ok("config", "--services").stdout == "web\n"
-    assert project.ok("--profile", "tools", "config", "--services").stdout == "debug\nweb\n"
+    assert project.ok("--profile", "tools", "config", "--services").stdout == "web\ndebug\n"  # the file's order
     import yaml
 
     model = yaml.safe_load(project.ok("config").stdout)
@@ -585,3 +585,124 @@ def test_build_push_pull_through_a_registry(project, hk, registry):  # noqa: F81
     project.ok("down", "--rmi", "all")
     assert hk.run("image", "inspect", image).returncode != 0
     assert hk.run("image", "inspect", "busybox:latest").returncode == 0
+
+
+def test_links_resolve_for_the_linking_service_only_and_order_the_start(project, hk):  # noqa: F811
+    project.write("compose.yaml", """\
+        services:
+          web:
+            image: busybox:latest
+            command: sleep 300
+            links: ["db:database", "cache"]
+            external_links: ["loner:legacy"]
+          db:
+            image: busybox:latest
+            command: ["sh", "-c", "echo from-db > /tmp/index.html && exec httpd -f -p 80 -h /tmp"]
+          cache:
+            image: busybox:latest
+            command: sleep 300
+          other:
+            image: busybox:latest
+            command: sleep 300
+        """)
+    hk.ok("network", "create", "demoapp_default")  # the project's network, with an outside container on it
+    hk.ok("run", "-d", "--name", "loner", "--network", "demoapp_default", "busybox:latest", "sleep", "300")
+    up = project.ok("up", "-d")
+    assert "is not supported" not in up.stderr
+    err = up.stderr
+    assert err.index("demoapp-db-1  Started") < err.index("demoapp-web-1  Started")
+    assert err.index("demoapp-cache-1  Started") < err.index("demoapp-web-1  Started")
+    assert _fetch(project, "web", "http://database/") == "from-db\n"
+    db_address = json.loads(hk.ok("inspect", "demoapp-db-1"))[0]["NetworkSettings"]["Networks"][
+        "demoapp_default"]["IPAddress"]
+    loner_address = json.loads(hk.ok("inspect", "loner"))[0]["NetworkSettings"]["Networks"][
+        "demoapp_default"]["IPAddress"]
+    lookup = project.ok("exec", "-T", "web", "nslookup", "legacy").stdout
+    assert loner_address in lookup
+    other = project.run("exec", "-T", "other", "nslookup", "database")
+    assert db_address not in other.stdout  # a link's alias is the linking container's only
+    endpoint = json.loads(hk.ok("inspect", "demoapp-web-1"))[0]["NetworkSettings"]["Networks"]["demoapp_default"]
+    assert endpoint["Links"] == ["demoapp-db-1:database", "demoapp-cache-1:cache", "loner:legacy"]
+    hk.ok("rm", "-f", "loner")
+    project.ok("down")
+
+
+def test_a_recreated_service_keeps_its_anonymous_volumes_unless_renewed(project, hk):  # noqa: F811
+    project.write("compose.yaml", """\
+        services:
+          keeper:
+            image: busybox:latest
+            command: sleep 300
+            environment: {ROUND: "${ROUND:-1}"}
+            volumes: ["/cache"]
+        """)
+    project.ok("up", "-d")
+    project.ok("exec", "-T", "keeper", "sh", "-c", "echo cached > /cache/file")
+    (anonymous,) = _names(hk, "volume", "ls", "-q")
+    recreated = project.ok("up", "-d", env={"ROUND": "2"})
+    assert "Container demoapp-keeper-1  Recreate" in recreated.stderr
+    assert project.ok("exec", "-T", "keeper", "cat", "/cache/file").stdout == "cached\n"
+    assert _names(hk, "volume", "ls", "-q") == {anonymous}
+    project.ok("up", "-d", "-V", env={"ROUND": "3"})
+    assert project.run("exec", "-T", "keeper", "cat", "/cache/file").returncode != 0
+    volumes = _names(hk, "volume", "ls", "-q")
+    assert anonymous in volumes and len(volumes) == 2  # the old one is left behind, as docker-compose leaves it
+    project.ok("up", "-d", env={"ROUND": "4"})  # the new one inherited by the next container ...
+    project.ok("down", "-v")  # ... and removed with it
+    assert _names(hk, "volume", "ls", "-q") == {anonymous}
+    hk.ok("volume", "rm", anonymous)
+
+
+BAD_PROJECTS = [
+    ("services:\n  a:\n    image: [busybox\n", "yaml: "),
+    ("services:\n  a:\n    image: busybox\n    colour: red\n", "services.a additional properties 'colour' not allowed"),
+    ("services:\n  a:\n    image: busybox\n    tty: maybe\n", "services.a.tty must be a boolean"),
+    ("services:\n  a:\n    image: busybox:${NEED:?set NEED}\n",
+     "services.a.image: required variable NEED is missing a value: set NEED"),
+    ("services:\n  a: {image: busybox, depends_on: [b]}\n  b: {image: busybox, links: [a]}\n",
+     "dependency cycle detected: a -> b -> a"),
+    ("services:\n  a: {image: busybox, networks: [nowhere]}\nvolumes:\n  v: {}\n",
+     'services.a.networks: service "a" refers to undefined network nowhere'),
+    ("services:\n  a: {image: busybox, volumes: ['missing:/m']}\nnetworks:\n  n: {}\n",
+     'service "a" refers to undefined volume missing'),
+    ("services:\n  a: {image: busybox, ports: ['18088:80']}\n  b: {image: busybox, ports: ['18088:81']}\n"
+     "volumes:\n  v: {}\n", 'services.b.ports: host port 18088/tcp on 0.0.0.0 is already published by service "a"'),
+]
+
+
+def test_bad_input_is_refused_before_anything_is_created(project, hk):  # noqa: F811
+    for text, message in BAD_PROJECTS:
+        project.write("compose.yaml", text)
+        proc = project.run("up", "-d")
+        assert proc.returncode == 1, (text, proc.stderr)
+        assert message in proc.stderr, (text, proc.stderr)
+        assert os.path.join(project.directory, "compose.yaml") in proc.stderr  # the file is named
+        assert hk.ok("ps", "-aq") == ""
+        assert _names(hk, "network", "ls", "--format", "{{.Name}}") == {"bridge", "host", "none"}
+        assert _names(hk, "volume", "ls", "-q") == set()
+    project.write("compose.yaml", "services:\n  a:\n    image: busybox\n    cgroup_parent: x\n"
+                                  "    deploy: {placement: {constraints: []}}\n    logging: {driver: syslog}\n")
+    warned = project.ok("config", "-q").stderr
+    assert "services.a.cgroup_parent is not supported yet, ignored" in warned
+    assert "services.a.deploy.placement is not supported on hakobune, ignored" in warned
+    assert "services.a.logging.driver: hakobune has no log driver named 'syslog'" in warned
+
+
+def test_a_sidecar_joins_a_services_network_namespace(project, hk):  # noqa: F811
+    project.write("compose.yaml", """\
+        services:
+          sidecar:
+            image: busybox:latest
+            command: sleep 300
+            network_mode: "service:web"
+          web:
+            image: busybox:latest
+            command: ["sh", "-c", "echo local > /tmp/index.html && exec httpd -f -p 8000 -h /tmp"]
+        """)
+    up = project.ok("up", "-d")
+    assert up.stderr.index("demoapp-web-1  Started") < up.stderr.index("demoapp-sidecar-1  Started")
+    assert _fetch(project, "sidecar", "http://127.0.0.1:8000/") == "local\n"
+    mode = json.loads(hk.ok("inspect", "demoapp-sidecar-1"))[0]["HostConfig"]["NetworkMode"]
+    assert mode == "container:demoapp-web-1"
+    project.ok("down")
+    assert hk.ok("ps", "-aq") == ""

@@ -113,3 +113,86 @@ def test_config_hash_follows_the_configuration(tmp_path):
     other = _model(tmp_path, "services:\n  a:\n    image: busybox\n    environment: {X: '2'}\n")
     assert config_hash(first["services"]["a"]) == config_hash(same["services"]["a"])
     assert config_hash(first["services"]["a"]) != config_hash(other["services"]["a"])
+
+
+def test_links_become_endpoint_links_and_start_order(tmp_path):
+    from hakobune.compose.services import startup_order
+
+    model = _model(tmp_path, """\
+        services:
+          web:
+            image: busybox
+            links: ["db:database", "cache"]
+            external_links: ["outside", "legacy-db:old"]
+          db: {image: busybox, scale: 2}
+          cache: {image: busybox}
+        """)
+    endpoint = create_body(model, "web", 1)["NetworkingConfig"]["EndpointsConfig"]["proj_default"]
+    assert endpoint["Links"] == ["proj-db-1:database", "proj-db-2:database", "proj-cache-1:cache",
+                                 "outside:outside", "legacy-db:old"]
+    assert create_body(model, "db", 1)["NetworkingConfig"]["EndpointsConfig"]["proj_default"]["Links"] is None
+    assert startup_order(model) == ["cache", "db", "web"]
+
+
+def test_an_undefined_link_and_a_link_cycle_are_errors(tmp_path):
+    import pytest
+
+    from hakobune.compose.loader import ComposeError
+
+    with pytest.raises(ComposeError, match='services.web.links: service "web" has a link to service "nope" which '
+                                           "is undefined"):
+        _model(tmp_path, "services:\n  web:\n    image: busybox\n    links: ['nope:db']\n")
+    with pytest.raises(ComposeError, match="dependency cycle detected: a -> b -> a"):
+        _model(tmp_path, "services:\n  a: {image: x, links: [b]}\n  b: {image: x, depends_on: [a]}\n")
+
+
+def test_kept_anonymous_volumes_replace_new_ones_at_their_paths(tmp_path):
+    from hakobune.compose.convert import keep_anonymous_volumes
+
+    model = _model(tmp_path, "services:\n  a:\n    image: busybox\n    volumes: ['/cache', 'data:/data']\n"
+                             "volumes:\n  data: {}\n")
+    body = create_body(model, "a", 1)
+    keep_anonymous_volumes(body, {"/cache": "f00d", "/data": "beef", "/image-volume": "cafe"})
+    assert body["HostConfig"]["Binds"] == ["proj_data:/data", "f00d:/cache", "cafe:/image-volume"]
+    assert body["Volumes"] == {}
+
+
+def test_a_link_alias_resolves_only_inside_the_linking_namespace():
+    from hakobune.network.dns_table import NamesTable, links_by_alias
+
+    def endpoint(container, netns, names, ipv4, links=()):
+        entry = {"container_id": container, "network_id": "n1", "network_name": "net", "netns": "/x",
+                 "netns_id": netns, "names": names, "ipv4": ipv4, "ipv6": None}
+        if links:
+            entry["links"] = links_by_alias(links)
+        return entry
+
+    table = NamesTable([endpoint("db", "ns-db", ["p-db-1", "db"], "10.0.0.2"),
+                        endpoint("web", "ns-web", ["p-web-1", "web"], "10.0.0.3", ["p-db-1:database", "/Outside"]),
+                        endpoint("other", "ns-other", ["p-other-1"], "10.0.0.4")])
+    assert [e["ipv4"] for e in table.lookup("ns-web", "database")] == ["10.0.0.2"]
+    assert [e["ipv4"] for e in table.lookup("ns-web", "DATABASE.")] == ["10.0.0.2"]
+    assert table.lookup("ns-other", "database") is None
+    assert table.lookup("ns-web", "outside") is None  # linked, but not on this network
+    assert links_by_alias(["a:x", "b:x", "c"]) == {"x": ["a", "b"], "c": ["c"]}
+
+
+def test_joining_another_services_namespaces(tmp_path):
+    import pytest
+
+    from hakobune.compose.loader import ComposeError
+    from hakobune.compose.services import startup_order
+
+    model = _model(tmp_path, """\
+        services:
+          a: {image: busybox, network_mode: "service:web", ipc: "service:web", pid: "service:web"}
+          web: {image: busybox}
+        """)
+    body = create_body(model, "a", 1)
+    assert body["HostConfig"]["NetworkMode"] == "container:proj-web-1"
+    assert body["HostConfig"]["IpcMode"] == "container:proj-web-1"
+    assert body["HostConfig"]["PidMode"] == "container:proj-web-1"
+    assert body["NetworkingConfig"] == {"EndpointsConfig": {}}
+    assert startup_order(model) == ["web", "a"]
+    with pytest.raises(ComposeError, match='services.a.network_mode: service "a" refers to undefined service "x"'):
+        _model(tmp_path, "services:\n  a: {image: busybox, network_mode: 'service:x'}\n")

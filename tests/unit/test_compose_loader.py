@@ -233,13 +233,27 @@ def test_profiles(tmp_path):
     ("services:\n  a:\n    image: busybox\n    tty: maybe\n", "services.a.tty must be a boolean"),
     ("services:\n  a:\n    command: x\n", 'service "a" has neither an image nor a build context specified'),
     ("services:\n  a:\n    image: busybox\n    depends_on: [b]\n", 'service "a" depends on undefined service "b"'),
-    ("services:\n  a:\n    image: busybox\n    networks: [n]\n", 'service "a" refers to undefined network n'),
+    ("services:\n  a:\n    image: busybox\n    networks: [n]\n",
+     'services.a.networks: service "a" refers to undefined network n: invalid compose project'),
     ("services:\n  a:\n    image: busybox\n    volumes: ['v:/v']\n", 'service "a" refers to undefined volume v'),
     ("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n",
      "dependency cycle detected: a -> b -> a"),
     ("services:\n  a:\n    image: busybox\n    depends_on: {b: {condition: bogus}}\n  b: {image: x}\n",
      "services.a.depends_on.b.condition must be one of"),
     ("colours: {}\n", "additional properties 'colours' not allowed"),
+    ("services:\n  a:\n    image: busybox\n    healthcheck: {test: 'true', intervall: 1s}\n",
+     "services.a.healthcheck additional properties 'intervall' not allowed"),
+    ("services:\n  a:\n    image: busybox\n    ports: [{target: 80, publish: 8080}]\n",
+     "services.a.ports[0] additional properties 'publish' not allowed"),
+    ("services:\n  a:\n    image: busybox\n    networks: {n: {alias: [x]}}\nnetworks:\n  n: {}\n",
+     "services.a.networks.n additional properties 'alias' not allowed"),
+    ("services:\n  a:\n    image: busybox\n    depends_on: {b: {condtion: service_started}}\n  b: {image: x}\n",
+     "services.a.depends_on.b additional properties 'condtion' not allowed"),
+    ("services:\n  a:\n    image: busybox\n    volumes: [{type: volume, target: /x, readonly: true}]\n",
+     "services.a.volumes[0] additional properties 'readonly' not allowed"),
+    ("services:\n  a:\n    build: {context: ., dockerfil: x}\n", "services.a.build additional properties 'dockerfil'"),
+    ("services:\n  a:\n    image: busybox:${NEED:?set NEED}\n",
+     "error while interpolating services.a.image: required variable NEED is missing a value: set NEED"),
     ("services:\n  a: {image: x, ports: ['80:80']}\n  b: {image: x, ports: ['80:8080']}\n",
      'services.b.ports: host port 80/tcp on 0.0.0.0 is already published by service "a"'),
     ("services:\n  a: {image: x, ports: ['80:80'], scale: 2}\n",
@@ -250,22 +264,28 @@ def test_errors_name_the_file_and_key(tmp_path, text, message):
     with pytest.raises(ComposeError) as info:
         _load(tmp_path)
     assert message in str(info.value)
-    if message.startswith("yaml") or "additional" in message or " must be " in message:
-        assert path in str(info.value)  # errors of one file name it; those of the merged model name the key
+    assert path in str(info.value)  # the file (those of the merged model: every file of it), with the key
 
 
 def test_unsupported_keys_warn(tmp_path):
-    _write(tmp_path, "compose.yaml", "services:\n  a:\n    image: busybox\n    links: [b]\n"
+    _write(tmp_path, "compose.yaml", "services:\n  a:\n    image: busybox\n    volumes_from: [b]\n"
                                      "    deploy: {replicas: 1, placement: {}, resources: {limits: {memory: 1g},"
                                      " reservations: {}}}\n    build: {context: ., cache_from: [x]}\ninclude: []\n")
     warnings = []
     load(LoadOptions(workdir=str(tmp_path), environ={}), warn=warnings.append)
-    assert any("services.a.links is not supported" in w for w in warnings)
+    assert any("services.a.volumes_from is not supported" in w for w in warnings)
     assert any("services.a.deploy.placement is not supported on hakobune" in w for w in warnings)
     assert any("services.a.deploy.resources.reservations is not supported" in w for w in warnings)
     assert any("services.a.build.cache_from is not supported" in w for w in warnings)
     assert not any("replicas" in w or "memory" in w for w in warnings)
     assert any("top-level `include`" in w for w in warnings)
+    _write(tmp_path, "compose.yaml", "services:\n  a:\n    image: busybox\n    networks: {n: {priority: 5}}\n"
+                                     "    secrets: [{source: s, mode: 0400}]\nnetworks:\n  n: {}\n"
+                                     "secrets:\n  s: {file: ./s}\n")
+    warnings.clear()
+    load(LoadOptions(workdir=str(tmp_path), environ={}), warn=warnings.append)
+    assert any("services.a.networks.n.priority is not supported on hakobune" in w for w in warnings)
+    assert any("services.a.secrets[0].mode is not supported on hakobune" in w for w in warnings)
     _write(tmp_path, "compose.yaml", "services:\n  a:\n    image: busybox\n    logging: {driver: syslog}\n")
     warnings.clear()
     model = load(LoadOptions(workdir=str(tmp_path), environ={}), warn=warnings.append)
