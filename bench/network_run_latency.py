@@ -4,10 +4,15 @@ user network with its DNS registration), median of --runs each, runs
 interleaved so that the machine's drift hits every mode alike.
 
     .venv/bin/python bench/network_run_latency.py [--runs 20] [--user-network]
+    DOCKER_HOST=unix:///run/hkref/docker.sock .venv/bin/python bench/network_run_latency.py
 
-A private store in a temporary directory (busybox imported from
+Docker's figures (the same `docker run --rm busybox true` with and without
+`--network none`, and a user network) come from the daemon at DOCKER_HOST
+(or the default socket) when one answers and has a busybox image; skipped
+otherwise.  A private store in a temporary directory (busybox imported from
 hakobune.testing's rootfs builder); its bridges, nftables table, DNS server and
-directory are removed at the end.
+directory are removed at the end, also on SIGTERM or Ctrl-C, and so is the
+network made in docker.
 """
 
 import argparse
@@ -43,11 +48,61 @@ def run(cli: list[str], *args: str) -> None:
         raise SystemExit(f"{' '.join(args)}: exit status {proc.returncode}: {proc.stderr.strip()}")
 
 
+def docker_cli() -> list[str]:
+    """The docker command for the reference daemon, taken out of the
+    environment: DOCKER_HOST (and DOCKER_CONTEXT) would make hakobune's own
+    CLI a client of that daemon, so hakobune's commands must not see them."""
+    host = os.environ.pop("DOCKER_HOST", None)
+    context = os.environ.pop("DOCKER_CONTEXT", None)
+    return ["docker"] + (["-H", host] if host else ["--context", context] if context else [])
+
+
+def docker_available(docker: list[str]) -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(docker + ["image", "inspect", "busybox"], capture_output=True).returncode == 0
+
+
+def measure(cli: list[str], modes: dict, runs: int) -> None:
+    """Each mode's `run --rm busybox true`, interleaved, after a warm-up; printed."""
+    for flags in modes.values():  # warm up: the bridge and the table exist from here on
+        run(cli, "run", "--rm", *flags, "busybox", "true")
+    times = {mode: [] for mode in modes}
+    for _ in range(runs):
+        for mode, flags in modes.items():
+            start = time.perf_counter()
+            run(cli, "run", "--rm", *flags, "busybox", "true")
+            times[mode].append((time.perf_counter() - start) * 1000)
+    none = statistics.median(times["none"])
+    label = "docker" if os.path.basename(cli[0]) == "docker" else "hakobune"
+    for mode, values in times.items():
+        median = statistics.median(values)
+        extra = "" if mode == "none" else f"  (+{median - none:.1f} ms over none)"
+        print(f"{label:9s} {mode:13s} median {median:6.1f} ms  min {min(values):6.1f} ms  max {max(values):6.1f} ms"
+              f"{extra}", flush=True)
+
+
+def measure_docker(docker: list[str], runs: int, user_network: bool) -> None:
+    modes = {"none": ["--network", "none"], "bridge": []}
+    if user_network:
+        subprocess.run(docker + ["network", "create", "hk-benchnet"], capture_output=True)
+        modes["user network"] = ["--network", "hk-benchnet"]
+    try:
+        measure(docker, modes, runs)
+    finally:
+        if user_network:
+            subprocess.run(docker + ["network", "rm", "hk-benchnet"], capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--user-network", action="store_true", help="also a user network (DNS registration)")
     args = parser.parse_args()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(1))  # a kill still cleans up (finally below)
+    docker = docker_cli()
     base = tempfile.mkdtemp(prefix="hk-netbench-", dir="/tmp")
     cli = [HAKOBUNE, "--root", os.path.join(base, "root"), "--runroot", os.path.join(base, "run")]
     try:
@@ -60,19 +115,11 @@ def main() -> None:
                 json.dump({"upstreams": []}, f)
             subprocess.run(cli + ["network", "create", "benchnet"], check=True, capture_output=True)
             modes["user network"] = ["--network", "benchnet"]
-        for flags in modes.values():  # warm up: the bridge and the table exist from here on
-            run(cli, "run", "--rm", *flags, "busybox", "true")
-        times = {mode: [] for mode in modes}
-        for _ in range(args.runs):
-            for mode, flags in modes.items():
-                start = time.perf_counter()
-                run(cli, "run", "--rm", *flags, "busybox", "true")
-                times[mode].append((time.perf_counter() - start) * 1000)
-        none = statistics.median(times["none"])
-        for mode, values in times.items():
-            median = statistics.median(values)
-            extra = "" if mode == "none" else f"  (+{median - none:.1f} ms over none)"
-            print(f"{mode:13s} median {median:6.1f} ms  min {min(values):6.1f} ms  max {max(values):6.1f} ms{extra}")
+        measure(cli, modes, args.runs)
+        if docker_available(docker):
+            measure_docker(docker, args.runs, args.user_network)
+        else:
+            print("docker: skipped (no daemon answering, or no busybox image)")
     finally:
         from hakobune.engine.netsetup import teardown_store
         from hakobune.monitor.launcher import stop_zygotes

@@ -1,10 +1,12 @@
 """Throughput through hakobune's networks: a published port (the host
 downloads --megabytes from a busybox httpd in a container, through
 127.0.0.1 and the DNAT rule), and container to container over a user bridge
-(busybox wget from that httpd by name), median of --runs each.  (busybox's
+(busybox wget from that httpd by name, timed inside the client container),
+median of --runs each, the engines interleaved run by run.  (busybox's
 small nc stops after its first read, so HTTP carries the bytes.)
 
     .venv/bin/python bench/network_throughput.py [--megabytes 1000] [--runs 3]
+    DOCKER_HOST=unix:///run/hkref/docker.sock .venv/bin/python bench/network_throughput.py
 
 Docker's figures come from the same transfers with `docker run` where a
 Docker daemon answers (DOCKER_HOST or the default socket) and has a
@@ -25,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
-from network_run_latency import HAKOBUNE, busybox_tar, run  # noqa: E402 - the same store setup
+from network_run_latency import HAKOBUNE, busybox_tar, docker_available, docker_cli, run  # noqa: E402
 
 CHUNK = 1 << 20
 
@@ -75,25 +77,21 @@ def published_port(cli: list[str], megabytes: int) -> float:
 def container_to_container(cli: list[str], network: str, megabytes: int) -> float:
     start_server(cli, "c2c-web", megabytes, "--network", network)
     try:
-        # the size check proves the bytes moved; the timer includes the client container's start
+        # the size check proves the bytes moved; the client times the transfer alone, from
+        # /proc/uptime (10 ms steps) before and after, so that neither engine's container
+        # start counts
         run(cli, "run", "--rm", "--network", network, "busybox", "sh", "-c",
             "until wget -q --spider http://c2c-web/big 2>/dev/null; do sleep 0.05; done")
-        start = time.perf_counter()
-        proc = subprocess.run(cli + ["run", "--rm", "--network", network, "busybox", "sh", "-c",
-                                     "wget -qO- http://c2c-web/big | wc -c"], capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        if proc.stdout.strip() != str(megabytes * CHUNK):
-            raise SystemExit(f"container to container: got {proc.stdout.strip()!r} bytes: {proc.stderr.strip()}")
-        return elapsed
+        script = ("a=$(cut -d' ' -f1 /proc/uptime); n=$(wget -qO- http://c2c-web/big | wc -c); "
+                  "b=$(cut -d' ' -f1 /proc/uptime); echo $n $a $b")
+        proc = subprocess.run(cli + ["run", "--rm", "--network", network, "busybox", "sh", "-c", script],
+                              capture_output=True, text=True)
+        fields = proc.stdout.split()
+        if len(fields) != 3 or fields[0] != str(megabytes * CHUNK):
+            raise SystemExit(f"container to container: got {proc.stdout.strip()!r}: {proc.stderr.strip()}")
+        return float(fields[2]) - float(fields[1])
     finally:
         subprocess.run(cli + ["rm", "-f", "c2c-web"], capture_output=True)
-
-
-def docker_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    probe = subprocess.run(["docker", "image", "inspect", "busybox"], capture_output=True)
-    return probe.returncode == 0
 
 
 def report(label: str, megabytes: int, seconds: list[float]) -> None:
@@ -110,6 +108,7 @@ def main() -> None:
     import tempfile
 
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(1))  # a kill still cleans up (finally below)
+    docker = docker_cli()
 
     base = tempfile.mkdtemp(prefix="hk-netput-", dir="/tmp")
     cli = [HAKOBUNE, "--root", os.path.join(base, "root"), "--runroot", os.path.join(base, "run")]
@@ -117,21 +116,28 @@ def main() -> None:
         subprocess.run(cli + ["import", "-c", 'CMD ["sh"]', busybox_tar(base), "busybox:latest"], check=True,
                        capture_output=True)
         subprocess.run(cli + ["network", "create", "putnet"], check=True, capture_output=True)
-        report("hakobune: host -> published port", args.megabytes,
-               [published_port(cli, args.megabytes) for _ in range(args.runs)])
-        report("hakobune: container -> container (bridge)", args.megabytes,
-               [container_to_container(cli, "putnet", args.megabytes) for _ in range(args.runs)])
-        if docker_available():
-            subprocess.run(["docker", "network", "create", "hk-putnet"], capture_output=True)
-            try:
-                report("docker: host -> published port", args.megabytes,
-                       [published_port(["docker"], args.megabytes) for _ in range(args.runs)])
-                report("docker: container -> container (bridge)", args.megabytes,
-                       [container_to_container(["docker"], "hk-putnet", args.megabytes) for _ in range(args.runs)])
-            finally:
-                subprocess.run(["docker", "network", "rm", "hk-putnet"], capture_output=True)
+        engines = {"hakobune": (cli, "putnet")}
+        if docker_available(docker):
+            subprocess.run(docker + ["network", "create", "hk-putnet"], capture_output=True)
+            engines["docker"] = (docker, "hk-putnet")
         else:
             print("docker: skipped (no daemon answering, or no busybox image)")
+        try:
+            # engines interleaved run by run, so that the machine's drift (other work, the page
+            # cache) hits both alike
+            published = {name: [] for name in engines}
+            bridged = {name: [] for name in engines}
+            for _ in range(args.runs):
+                for name, (command, network) in engines.items():
+                    published[name].append(published_port(command, args.megabytes))
+                    bridged[name].append(container_to_container(command, network, args.megabytes))
+            for name in engines:
+                report(f"{name}: host -> published port", args.megabytes, published[name])
+            for name in engines:
+                report(f"{name}: container -> container (bridge)", args.megabytes, bridged[name])
+        finally:
+            if "docker" in engines:
+                subprocess.run(docker + ["network", "rm", "hk-putnet"], capture_output=True)
     finally:
         from hakobune.engine.netsetup import teardown_store
         from hakobune.monitor.launcher import stop_zygotes

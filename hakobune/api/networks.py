@@ -34,12 +34,9 @@ def create(engine, request):
     if not name:
         raise InvalidArgument("network name must not be empty")
     ipam_configs = ((body.get("IPAM") or {}).get("Config") or [])
-    if len(ipam_configs) > 1:
-        raise InvalidArgument("only one IPAM config (one IPv4 subnet) is supported")
-    pool = ipam_configs[0] if ipam_configs else {}
     answer = engine.create_network(
-        name, body.get("Driver") or "bridge", subnet=pool.get("Subnet") or None, gateway=pool.get("Gateway") or None,
-        ip_range=pool.get("IPRange") or None, internal=bool(body.get("Internal")),
+        name, body.get("Driver") or "bridge", ipam_config=[dict(pool or {}) for pool in ipam_configs],
+        enable_ipv6=bool(body.get("EnableIPv6")), internal=bool(body.get("Internal")),
         attachable=bool(body.get("Attachable")), labels=body.get("Labels") or None,
         options=body.get("Options") or None)
     return H.json_response({"Id": answer["Id"], "Warning": answer.get("Warning") or ""}, 201)
@@ -64,8 +61,10 @@ def connect(engine, request):
     if not container:
         raise InvalidArgument("a container is required")
     endpoint = body.get("EndpointConfig") or {}
-    ip = ((endpoint.get("IPAMConfig") or {}).get("IPv4Address")) or ""
-    engine.connect_container(request.params["id"], container, aliases=list(endpoint.get("Aliases") or ()), ip=ip)
+    requested = endpoint.get("IPAMConfig") or {}
+    engine.connect_container(request.params["id"], container, aliases=list(endpoint.get("Aliases") or ()),
+                             ip=requested.get("IPv4Address") or "", ip6=requested.get("IPv6Address") or "",
+                             mac=endpoint.get("MacAddress") or "")
     return H.Response(200)
 
 

@@ -217,6 +217,8 @@ def _run_flags(run: bool):
               Flag.list("dns-search", "", "Set custom DNS search domains"),
               Flag.list("expose", "", "Expose a port or a range of ports"),
               Flag.string("ip", "", "IPv4 address (e.g., 172.30.100.104)"),
+              Flag.string("ip6", "", "IPv6 address (e.g., 2001:db8::33)"),
+              Flag.string("mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
               Flag.list("network", "", "Connect a container to a network", metavar="network"),
               Flag.alias("net", "network"),
               Flag.list("network-alias", "", "Add network-scoped alias for the container"),
@@ -583,7 +585,8 @@ def _network_commands(root):
     network.add(Command("connect [OPTIONS] NETWORK CONTAINER", "Connect a container to a network",
                         args=exact_args(2), run="hakobune.cli.networks:connect",
                         flags=[Flag.list("alias", "", "Add network-scoped alias for the container"),
-                               Flag.string("ip", "", "IPv4 address (e.g., \"172.30.100.104\")")]))
+                               Flag.string("ip", "", "IPv4 address (e.g., \"172.30.100.104\")"),
+                               Flag.string("ip6", "", "IPv6 address (e.g., \"2001:db8::33\")")]))
     network.add(Command("disconnect [OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
                         args=exact_args(2), run="hakobune.cli.networks:disconnect",
                         flags=[Flag.bool("force", "f", "Force the container to disconnect from a network")]))

@@ -3,7 +3,7 @@ builds it (cli/command/container/opts.go and go-connections' nat):
 
     apply(opts, body)       # HostConfig.NetworkMode, PortBindings, PublishAllPorts,
                             # Dns, DnsSearch, DnsOptions, ExtraHosts; Config's
-                            # ExposedPorts; NetworkingConfig.EndpointsConfig
+                            # ExposedPorts and MacAddress; NetworkingConfig.EndpointsConfig
     parse_port_spec(text)   # -p [ip:][hostPort:]containerPort[/proto] → [(port key, binding)]
 
 Kept light: `run` loads it (no `re`, no ipaddress).
@@ -15,10 +15,11 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 BUILTIN_MODES = ("default", "bridge", "host", "none")
 
 
-def empty_endpoint(aliases=None, ipv4: str = "") -> dict:
+def empty_endpoint(aliases=None, ipv4: str = "", ipv6: str = "", mac: str = "") -> dict:
     """Docker 28 CLI's EndpointSettings in a create body."""
-    return {"IPAMConfig": {"IPv4Address": ipv4} if ipv4 else None, "Links": None, "Aliases": aliases or None,
-            "MacAddress": "", "DriverOpts": None, "GwPriority": 0, "NetworkID": "", "EndpointID": "",
+    requested = {**({"IPv4Address": ipv4} if ipv4 else {}), **({"IPv6Address": ipv6} if ipv6 else {})}
+    return {"IPAMConfig": requested or None, "Links": None, "Aliases": aliases or None,
+            "MacAddress": mac, "DriverOpts": None, "GwPriority": 0, "NetworkID": "", "EndpointID": "",
             "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0, "DNSNames": None}
 
@@ -30,7 +31,19 @@ def apply(opts, body: dict) -> None:
     ipv4 = getattr(opts, "ip", "") or ""
     if ipv4 and not _is_ipv4(ipv4):
         raise OptionError(f"invalid IPv4 address: {ipv4}")
-    body["NetworkingConfig"] = {"EndpointsConfig": endpoints_of(networks, aliases, ipv4)}
+    ipv6 = getattr(opts, "ip6", "") or ""
+    if ipv6 and not _is_ipv6(ipv6):
+        raise OptionError(f"invalid IPv6 address: {ipv6}")
+    mac = getattr(opts, "mac_address", "") or ""
+    if mac:
+        from hakobune.network.bridge import normalize_mac
+
+        try:
+            normalize_mac(mac)
+        except ValueError as e:
+            raise OptionError(str(e)) from None
+        body["MacAddress"] = mac  # as clients of API < 1.44 send it; the endpoint's too, as docker 28's
+    body["NetworkingConfig"] = {"EndpointsConfig": endpoints_of(networks, aliases, ipv4, ipv6, mac)}
     host["NetworkMode"] = networks[0] if networks else "default"
     exposed = dict(body.get("ExposedPorts") or {})
     bindings: dict[str, list] = {}
@@ -60,12 +73,13 @@ def apply(opts, body: dict) -> None:
     host["ExtraHosts"] = extra or None
 
 
-def endpoints_of(networks: list[str], aliases: list[str], ipv4: str) -> dict:
+def endpoints_of(networks: list[str], aliases: list[str], ipv4: str, ipv6: str = "", mac: str = "") -> dict:
     """EndpointsConfig as docker 28's parseNetworkOpts: "default" with an
     empty endpoint when no --network is given; a single network without
-    per-network options is left out (the daemon creates its endpoint)."""
+    per-network options is left out (the daemon creates its endpoint).
+    --network-alias, --ip, --ip6 and --mac-address go to the first network."""
     if not networks:
-        return {"default": empty_endpoint(aliases, ipv4)}
+        return {"default": empty_endpoint(aliases, ipv4, ipv6, mac)}
     endpoints = {}
     user, builtin = False, False
     for index, name in enumerate(networks):
@@ -75,8 +89,8 @@ def endpoints_of(networks: list[str], aliases: list[str], ipv4: str) -> dict:
             user = True
         if name in endpoints:
             raise OptionError(f'network "{name}" is specified multiple times')
-        given = (aliases, ipv4) if index == 0 else ([], "")
-        if index == 0 and len(networks) == 1 and not given[0] and not given[1]:
+        given = (aliases, ipv4, ipv6, mac) if index == 0 else ([], "", "", "")
+        if index == 0 and len(networks) == 1 and not any(given):
             continue
         endpoints[name] = empty_endpoint(*given)
     if user and builtin:

@@ -13,26 +13,68 @@ def create(inv):
     from hakobune.cli.main import CLIError
 
     o = inv.opts
-    if len(o.subnet) > 1 or len(o.gateway) > 1 or len(o.ip_range) > 1:
-        raise CLIError("Error response from daemon: hakobune supports one IPv4 pool per network", 1)
-    if o.ipv6:
-        raise CLIError("Error response from daemon: IPv6 networks are not supported by hakobune yet", 1)
     if o.ipam_driver not in ("", "default"):
         raise CLIError(f'Error response from daemon: plugin "{o.ipam_driver}" not found', 1)
     if o.scope not in ("", "local"):
         raise CLIError(f"Error response from daemon: scope {o.scope} is not supported, only local", 1)
-    if (o.gateway or o.ip_range) and not o.subnet:
-        raise CLIError("Error: every ip-range or gateway must have a corresponding subnet", 1)
+    pools = ipam_pools(list(o.subnet), list(o.ip_range), list(o.gateway))
     labels = {}
     for text in o.label:
         key, _, value = text.partition("=")
         labels[key] = value
     answer = engine_of(inv).create_network(
-        inv.args[0], o.driver or "bridge", subnet=(o.subnet or [None])[0], gateway=(o.gateway or [None])[0],
-        ip_range=(o.ip_range or [None])[0], internal=o.internal, attachable=o.attachable, labels=labels,
-        options=dict(o.opt))
+        inv.args[0], o.driver or "bridge", ipam_config=pools, enable_ipv6=o.ipv6, internal=o.internal,
+        attachable=o.attachable, labels=labels, options=dict(o.opt))
     write(answer["Id"] + "\n")
     return 0
+
+
+def ipam_pools(subnets: list[str], ranges: list[str], gateways: list[str]) -> list[dict]:
+    """IPAM.Config from --subnet, --ip-range and --gateway, as the docker
+    CLI's consolidateIpam: each range and gateway goes to the subnet that
+    holds it (one of each per subnet)."""
+    import ipaddress
+
+    from hakobune.cli.main import CLIError
+
+    if (ranges or gateways) and not subnets:
+        raise CLIError("Error: every ip-range or gateway must have a corresponding subnet", 1)
+    pools, networks = [], []
+    for text in subnets:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise CLIError(f"Error: invalid CIDR address: {text}", 1) from None
+        if any(network.overlaps(other) for other in networks):
+            raise CLIError(f"Error: multiple overlapping subnet configuration is not supported", 1)
+        networks.append(network)
+        pools.append({"Subnet": text, "IPRange": "", "Gateway": "", "AuxiliaryAddresses": {}})
+
+    def owner(text: str, what: str) -> dict:
+        try:
+            address = ipaddress.ip_network(text, strict=False) if "/" in text else ipaddress.ip_address(text)
+        except ValueError:
+            raise CLIError(f"Error: invalid CIDR address: {text}", 1) from None
+        for pool, network in zip(pools, networks):
+            inside = address.subnet_of(network) if "/" in text and address.version == network.version \
+                else "/" not in text and address in network
+            if inside:
+                return pool
+        raise CLIError(f"Error: no matching subnet for {what} {text}", 1)
+
+    for text in ranges:
+        pool = owner(text, "range")
+        if pool["IPRange"]:
+            raise CLIError(f"Error: cannot configure multiple ranges ({text}, {pool['IPRange']}) on the same "
+                           f"subnet ({pool['Subnet']})", 1)
+        pool["IPRange"] = text
+    for text in gateways:
+        pool = owner(text, "gateway")
+        if pool["Gateway"]:
+            raise CLIError(f"Error: cannot configure multiple gateways ({text}, {pool['Gateway']}) for the same "
+                           f"subnet ({pool['Subnet']})", 1)
+        pool["Gateway"] = text
+    return [{k: v for k, v in pool.items() if v} for pool in pools]
 
 
 def _row(network: dict, trunc: bool) -> dict:
@@ -122,7 +164,8 @@ def prune(inv):
 
 def connect(inv):
     o = inv.opts
-    engine_of(inv).connect_container(inv.args[0], inv.args[1], aliases=list(o.alias), ip=o.ip or "")
+    engine_of(inv).connect_container(inv.args[0], inv.args[1], aliases=list(o.alias), ip=o.ip or "",
+                                     ip6=getattr(o, "ip6", "") or "")
     return 0
 
 

@@ -782,6 +782,9 @@ class Lifecycle:
             record = self.store.read(record["Id"])
             record["Name"] = "/" + bare
             self.store.write(record)
+        from hakobune.engine import netsetup  # networks (issue 6): endpoints and DNS names follow the name
+
+        netsetup.renamed(self, record)
         self._event(record, "rename", oldName=old_name)
         return record
 

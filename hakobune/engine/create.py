@@ -120,7 +120,7 @@ def container_config(body: dict, image_config, image_ref: str) -> dict:
     }
     if exposed:
         config["ExposedPorts"] = exposed
-    for field in ("StopSignal", "StopTimeout"):
+    for field in ("StopSignal", "StopTimeout", "MacAddress"):
         value = body.get(field)
         if value not in (None, ""):
             config[field] = value

@@ -56,12 +56,23 @@ def bridged(mode: str) -> bool:
 def attachments(record: dict) -> list[tuple[str, list, str]]:
     """[(network, aliases, requested IPv4)]: the mode's network first, then
     those `network connect` recorded (EndpointsConfig's other entries)."""
+    return [(network, aliases, ip) for network, aliases, ip, _, _ in endpoint_requests(record)]
+
+
+def endpoint_requests(record: dict) -> list[tuple[str, list, str, str, str]]:
+    """[(network, aliases, requested IPv4, requested IPv6, requested MAC)],
+    as attachments(); the mode's network's MAC is its endpoint's MacAddress
+    or, from clients of API < 1.44, Config.MacAddress."""
     mode = mode_of(record)
     endpoints = (record.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
     primary = endpoints.get(mode)
     if primary is None and mode == BUILTIN_BRIDGE:
         primary = endpoints.get("default")
-    out = [(mode, *_endpoint_options(primary))]
+    aliases, ipv4, ipv6, mac = _endpoint_options(primary)
+    mac = mac or (record.get("Config") or {}).get("MacAddress") or ""
+    # a container disconnected from its mode's network keeps its NetworkMode
+    # (as Docker's) but is not attached to it until connected again
+    out = [] if record.get("NetworkModeDetached") else [(mode, aliases, ipv4, ipv6, mac)]
     for name, config in endpoints.items():
         if name in ("default", mode):
             continue
@@ -69,10 +80,11 @@ def attachments(record: dict) -> list[tuple[str, list, str]]:
     return out
 
 
-def _endpoint_options(config: dict | None) -> tuple[list, str]:
+def _endpoint_options(config: dict | None) -> tuple[list, str, str, str]:
     config = config or {}
     ipam = config.get("IPAMConfig") or {}
-    return list(config.get("Aliases") or []), ipam.get("IPv4Address") or ""
+    return (list(config.get("Aliases") or []), ipam.get("IPv4Address") or "", ipam.get("IPv6Address") or "",
+            config.get("MacAddress") or "")
 
 
 def netns_path(runroot: str, container_id: str) -> str:
@@ -106,7 +118,7 @@ def create_netns(path: str) -> None:
     """A new network namespace bind-mounted at `path`: a short-lived thread
     unshares its network namespace (a thread may: CLONE_NEWNET is per task)
     and binds it onto the file, then ends; the mount keeps it alive."""
-    import threading
+    import _thread  # not threading: its import costs every `run` on a network
 
     from hakobune import _sys
 
@@ -123,9 +135,17 @@ def create_netns(path: str) -> None:
         except BaseException as e:  # reported to the caller
             failure.append(e)
 
-    worker = threading.Thread(target=make, name="netns")
-    worker.start()
-    worker.join()
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def make_then_release() -> None:
+        try:
+            make()
+        finally:
+            done.release()
+
+    _thread.start_new_thread(make_then_release, ())
+    done.acquire()  # the thread has finished its work (and is ending)
     if failure:
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -160,7 +180,7 @@ def check_create(lifecycle, record: dict) -> None:
     aliases or an address on the default bridge, a container: mode naming no
     container, endpoints together with host, none or container: modes."""
     mode = mode_of(record)
-    wanted = attachments(record)
+    wanted = endpoint_requests(record)
     if mode.startswith("container:"):
         lifecycle.store.lookup(mode.partition(":")[2])
     if not bridged(mode):
@@ -169,8 +189,10 @@ def check_create(lifecycle, record: dict) -> None:
                                   "network-modes")
         return
     store = None
-    for network, aliases, ip in wanted:
-        _check_attachment(network, aliases, ip)
+    for network, aliases, ip, ip6, mac in wanted:
+        _check_attachment(network, aliases, ip, ip6)
+        if mac:
+            _check_mac(mac)
         if network != BUILTIN_BRIDGE:
             store = store or _networks(lifecycle.root)
             target = store.inspect(network)
@@ -178,6 +200,29 @@ def check_create(lifecycle, record: dict) -> None:
                 from hakobune.network import ipam
 
                 ipam.parse_address(ip, store.subnet(target), "IPv4")
+            if ip6:
+                _check_ip6(store, target, ip6)
+
+
+def _check_mac(mac: str) -> str:
+    from hakobune.network.bridge import normalize_mac
+
+    try:
+        return normalize_mac(mac)
+    except ValueError as e:
+        raise InvalidArgument(str(e)) from None
+
+
+def _check_ip6(store, target: dict, ip6: str) -> None:
+    import ipaddress
+
+    subnet6 = store.subnet6(target)
+    try:
+        inside = subnet6 is not None and ipaddress.ip_address(ip6) in subnet6
+    except ValueError:
+        raise InvalidArgument(f"invalid IPv6 address: {ip6}") from None
+    if not inside:
+        raise InvalidArgument(f"Invalid address {ip6}: It does not belong to any of this network's subnets.")
 
 
 # --- start ------------------------------------------------------------------------------------
@@ -213,7 +258,7 @@ def wire(lifecycle, record: dict, spec: dict, container_dir: str) -> None:
             attached = _attach_all(lifecycle, record, path)
         _publish(lifecycle, record, attached)
         user = _register_names(lifecycle, record, path, attached)
-        addresses = [settings["IPAddress"] for _, settings in attached if settings.get("IPAddress")]
+        addresses = [a for _, settings in attached for a in _addresses_of(settings)]
         _write_files(lifecycle, record, container_dir, "user" if user else "bridge", addresses)
         _set_namespace(spec, path)
     except BaseException:
@@ -221,13 +266,13 @@ def wire(lifecycle, record: dict, spec: dict, container_dir: str) -> None:
         raise
 
 
-def _check_attachment(name: str, aliases, ip: str) -> None:
+def _check_attachment(name: str, aliases, ip: str, ip6: str = "") -> None:
     if name in ("host", "none") or name.startswith("container:"):
         raise Conflict(f"container cannot be connected to network {name} together with other networks")
     if name == BUILTIN_BRIDGE:
         if aliases:
             raise InvalidArgument("network-scoped aliases are only supported for user-defined networks")
-        if ip:
+        if ip or ip6:
             raise InvalidArgument("user specified IP address is supported on user defined networks only")
 
 
@@ -236,28 +281,29 @@ def _attach_all(lifecycle, record: dict, path: str) -> list[tuple[str, dict]]:
     store = _networks(lifecycle.root)
     name = record["Name"].lstrip("/")
     attached = []
-    for network, aliases, ip in attachments(record):
+    for network, aliases, ip, ip6, mac in endpoint_requests(record):
         if network != BUILTIN_BRIDGE:
             network = store.inspect(network)["Name"]  # an id or an id's prefix: by its name from here on
-        _check_attachment(network, aliases, ip)
+        _check_attachment(network, aliases, ip, ip6)
         if network == BUILTIN_BRIDGE:
             store.prepare_default_bridge()
-        settings = _attach_one(lifecycle, store, record["Id"], path, network, aliases, ip, name)
+        settings = _attach_one(lifecycle, store, record["Id"], path, network, aliases, ip, name, ip6, mac)
         attached.append((network, settings))
     return attached
 
 
-def _attach_one(lifecycle, store, container_id: str, path: str, network: str, aliases, ip: str, name: str) -> dict:
-    """store.attach; when the network has no address left, free what dead
-    containers hold (reclaim) and try once more."""
+def _attach_one(lifecycle, store, container_id: str, path: str, network: str, aliases, ip: str, name: str,
+                ip6: str = "", mac: str = "") -> dict:
+    """store.attach (with the requested IPv4, IPv6 and MAC); when the network
+    has no address left, free what dead containers hold (reclaim) and try
+    once more."""
+    options = dict(aliases=aliases, ip=ip or None, name=name, ip6=ip6 or None, mac=_check_mac(mac) if mac else None)
     try:
-        settings = store.attach(container_id, path, network, aliases=aliases, ip=ip or None, name=name)
+        settings = store.attach(container_id, path, network, **options)
     except Conflict as e:
-        if "no available IPv4 addresses" not in str(e) or not reclaim(lifecycle):
+        if "no available IPv" not in str(e) or not reclaim(lifecycle):
             raise
-        settings = store.attach(container_id, path, network, aliases=aliases, ip=ip or None, name=name)
-    if ip:
-        settings["IPAMConfig"] = {"IPv4Address": ip}
+        settings = store.attach(container_id, path, network, **options)
     return settings
 
 
@@ -302,8 +348,6 @@ def _publish(lifecycle, record: dict, attached) -> None:
     store = _networks(lifecycle.root)
     fixed, ranged = [], []
     for request in requests:
-        if ":" in request["host_ip"]:
-            raise InvalidArgument(f"cannot publish to {request['host_ip']}: IPv6 host addresses are not supported")
         low, _, high = request["host_port"].partition("-")
         if high:
             ranged.append((request, int(low), int(high)))
@@ -343,18 +387,29 @@ def _register_names(lifecycle, record: dict, path: str, attached) -> bool:
         aliases = settings.get("Aliases") or []
         names = dns_names(record, aliases)
         settings["DNSNames"] = names
+        links = endpoint_links(record, network)
+        settings["Links"] = links or None
         register_names(lifecycle.runroot, path, record["Id"], settings["NetworkID"], names, settings["IPAddress"],
-                       network, not settings.get("Gateway"), host.get("Dns") or None)
+                       network, not settings.get("Gateway"), host.get("Dns") or None, links,
+                       settings.get("GlobalIPv6Address") or None)
     return user
 
 
+def endpoint_links(record: dict, network: str) -> list[str]:
+    """EndpointsConfig[network].Links (`CONTAINER:ALIAS`): on a user network,
+    names only this container resolves, to the linked container's address."""
+    endpoints = (record.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+    return list((endpoints.get(network) or {}).get("Links") or [])
+
+
 def register_names(runroot: str, path: str, container_id: str, network_id: str, names, address: str,
-                   network_name: str, internal: bool, upstreams) -> None:
+                   network_name: str, internal: bool, upstreams, links=(), address6: str | None = None) -> None:
     """THE call site for the embedded DNS server's registration."""
     from hakobune.network import dns
 
-    dns.register(dns_dir(runroot), path, container_id, network_id, names, address, network_name=network_name,
-                 internal=internal, upstreams=upstreams, config=dns_config(runroot))
+    dns.register(dns_dir(runroot), path, container_id, network_id, names, address, address6,
+                 network_name=network_name,
+                 internal=internal, upstreams=upstreams, config=dns_config(runroot), links=links)
 
 
 def unregister_names(runroot: str, container_id: str, network_id: str | None = None) -> None:
@@ -367,6 +422,59 @@ def unregister_names(runroot: str, container_id: str, network_id: str | None = N
 
 
 # --- /etc/hosts and /etc/resolv.conf -----------------------------------------------------------
+
+def _addresses_of(settings: dict) -> list[str]:
+    """An endpoint's addresses for /etc/hosts: IPv4, then IPv6."""
+    return [a for a in (settings.get("IPAddress"), settings.get("GlobalIPv6Address")) if a]
+
+
+def _hosts_names(record: dict) -> str:
+    """What a container's own lines of /etc/hosts name: `hostname.domain hostname` or `hostname`."""
+    config = record.get("Config") or {}
+    hostname, domain = config.get("Hostname") or record["Id"][:12], config.get("Domainname") or ""
+    return f"{hostname}.{domain} {hostname}" if domain else hostname
+
+
+def _update_hosts(lifecycle, record: dict, added=(), removed=()) -> None:
+    """After a hot-plug connect or disconnect, the running container's
+    /etc/hosts gains (or loses) its own line for that network's addresses,
+    as Docker's; the file is edited in place (it is bind-mounted), other
+    lines (--add-host, the container's own edits) are kept."""
+    from hakobune.network import hosts
+
+    path = lifecycle.store.path(record["Id"], "hosts")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return
+    names = _hosts_names(record)
+    updated = hosts.remove_entries(text, removed, names) if removed else text
+    if added:
+        updated = hosts.add_entries(updated, added, names)
+    if updated != text:
+        _write_file(path, updated)
+
+
+def _use_embedded_dns(lifecycle, record: dict) -> None:
+    """A running container connected to its first user network: its
+    /etc/resolv.conf now names the embedded DNS server (kept after a later
+    disconnect), as Docker rebuilds it."""
+    from hakobune.network import resolvconf
+
+    host = record.get("HostConfig") or {}
+    text = resolvconf.container_resolv_conf("user", dns=host.get("Dns") or None,
+                                            dns_search=host.get("DnsSearch") or None,
+                                            dns_options=host.get("DnsOptions") or None)
+    path = lifecycle.store.path(record["Id"], "resolv.conf")
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except OSError:
+        return
+    _write_file(path, text)
+
 
 def _write_files(lifecycle, record: dict, container_dir: str, mode: str, addresses) -> None:
     """The container's hosts and resolv.conf (the files specgen bind-mounts), as Docker writes them."""
@@ -383,7 +491,8 @@ def _write_files(lifecycle, record: dict, container_dir: str, mode: str, address
         except OSError:
             base = ""
     hosts_text = hosts.container_hosts(config.get("Hostname") or record["Id"][:12], addresses, extra,
-                                       config.get("Domainname") or "", ipv6=False, host_gateway=gateways,
+                                       config.get("Domainname") or "", ipv6=any(":" in a for a in addresses),
+                                       host_gateway=gateways,
                                        base=base)
     resolv_text = resolvconf.container_resolv_conf(mode, dns=host.get("Dns") or None,
                                                    dns_search=host.get("DnsSearch") or None,
@@ -494,7 +603,7 @@ def network_settings(lifecycle, record: dict, state: dict | None = None) -> dict
         endpoints = store.endpoints_of(container_id)
         published = store.ports_of(container_id)
     networks = {}
-    for network, aliases, ip in attachments(record):
+    for network, aliases, ip, ip6, _ in endpoint_requests(record):
         if network.startswith("container:"):
             continue
         if network not in endpoints:  # named by its id in the record?
@@ -502,8 +611,9 @@ def network_settings(lifecycle, record: dict, state: dict | None = None) -> dict
         settings = endpoints.pop(network, None) or _empty_settings()
         if aliases and not settings.get("Aliases"):
             settings["Aliases"] = list(aliases)
-        if ip:
-            settings["IPAMConfig"] = {"IPv4Address": ip}
+        if ip or ip6:
+            settings["IPAMConfig"] = {**({"IPv4Address": ip} if ip else {}), **({"IPv6Address": ip6} if ip6 else {})}
+        settings["Links"] = endpoint_links(record, network) or None
         if wired and network != BUILTIN_BRIDGE and settings.get("IPAddress"):
             settings["DNSNames"] = dns_names(record, settings.get("Aliases") or [])
         networks[network] = settings
@@ -518,9 +628,10 @@ def network_settings(lifecycle, record: dict, state: dict | None = None) -> dict
     return {"Bridge": "", "SandboxID": sandbox, "HairpinMode": False, "LinkLocalIPv6Address": "",
             "LinkLocalIPv6PrefixLen": 0, "Ports": ports_of(record, published) if wired else {},
             "SandboxKey": path if wired else "", "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
-            "EndpointID": top["EndpointID"], "Gateway": top["Gateway"], "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "IPAddress": top["IPAddress"], "IPPrefixLen": top["IPPrefixLen"],
-            "IPv6Gateway": "", "MacAddress": top["MacAddress"], "Networks": networks}
+            "EndpointID": top["EndpointID"], "Gateway": top["Gateway"],
+            "GlobalIPv6Address": top["GlobalIPv6Address"], "GlobalIPv6PrefixLen": top["GlobalIPv6PrefixLen"],
+            "IPAddress": top["IPAddress"], "IPPrefixLen": top["IPPrefixLen"], "IPv6Gateway": top["IPv6Gateway"],
+            "MacAddress": top["MacAddress"], "Networks": networks}
 
 
 def ports_of(record: dict, published: list[dict]) -> dict:
@@ -597,9 +708,10 @@ def ps_columns(root: str, runroot: str, record: dict, state: dict) -> dict:
 
 # --- connect and disconnect -------------------------------------------------------------------------
 
-def connect(lifecycle, network: str, text: str, aliases=(), ip: str = "") -> None:
+def connect(lifecycle, network: str, text: str, aliases=(), ip: str = "", ip6: str = "", mac: str = "") -> None:
     """network connect: recorded in the container's NetworkingConfig (so a
-    later start attaches it), and hot-plugged (eth1, ...) when it runs."""
+    later start attaches it), and hot-plugged (eth1, ...) when it runs, its
+    /etc/hosts then naming it on the new network too."""
     record = lifecycle.store.lookup(text)
     mode = mode_of(record)
     if not bridged(mode):
@@ -608,7 +720,9 @@ def connect(lifecycle, network: str, text: str, aliases=(), ip: str = "") -> Non
     store = _networks(lifecycle.root)
     target = store.inspect(network)
     name = target["Name"]
-    _check_attachment(name, aliases, ip)
+    _check_attachment(name, aliases, ip, ip6)
+    if ip6:
+        _check_ip6(store, target, ip6)
     if name in (n for n, _, _ in attachments(record)) or record["Id"] in target.get("Containers", {}):
         raise Conflict(f"endpoint with name {record['Name'].lstrip('/')} already exists in network {name}")
     container_id = record["Id"]
@@ -616,18 +730,25 @@ def connect(lifecycle, network: str, text: str, aliases=(), ip: str = "") -> Non
     state = lifecycle.state(record)
     if state["Running"] and os.path.exists(path):
         settings = _attach_one(lifecycle, store, container_id, path, name, list(aliases), ip,
-                               record["Name"].lstrip("/"))
+                               record["Name"].lstrip("/"), ip6, mac)
         try:
             _register_names(lifecycle, record, path, [(name, settings)])
         except BaseException:
             store.detach(container_id, name)
             raise
+        _update_hosts(lifecycle, record, added=_addresses_of(settings))
+        if name != BUILTIN_BRIDGE:
+            _use_embedded_dns(lifecycle, record)
     networking = dict(record.get("NetworkingConfig") or {})
     endpoints = dict(networking.get("EndpointsConfig") or {})
-    endpoints[name] = dict(_empty_settings(), Aliases=list(aliases) or None,
-                           IPAMConfig={"IPv4Address": ip} if ip else None)
+    requested = {**({"IPv4Address": ip} if ip else {}), **({"IPv6Address": ip6} if ip6 else {})}
+    endpoints[name] = dict(_empty_settings(), Aliases=list(aliases) or None, IPAMConfig=requested or None,
+                           MacAddress=mac or "")
     networking["EndpointsConfig"] = endpoints
-    lifecycle.update_record(container_id, NetworkingConfig=networking)
+    fields = {"NetworkingConfig": networking}
+    if record.get("NetworkModeDetached") and mode in (name, target["Id"]):
+        fields["NetworkModeDetached"] = False
+    lifecycle.update_record(container_id, **fields)
 
 
 def disconnect(lifecycle, network: str, text: str, force: bool = False) -> None:
@@ -653,8 +774,11 @@ def disconnect(lifecycle, network: str, text: str, force: bool = False) -> None:
     if name in ("host", "none") or (name not in recorded and target["Id"] not in recorded and not attached):
         raise Conflict(f"container {container_id} is not connected to network {name}")
     if attached:
+        settings = store.endpoints_of(container_id).get(name) or {}
         unregister_names(lifecycle.runroot, container_id, target["Id"])
         store.detach(container_id, name)
+        if lifecycle.state(record)["Running"]:
+            _update_hosts(lifecycle, record, removed=_addresses_of(settings))
     networking = dict(record.get("NetworkingConfig") or {})
     endpoints = {k: v for k, v in (networking.get("EndpointsConfig") or {}).items() if k not in (name, target["Id"])}
     networking["EndpointsConfig"] = endpoints
@@ -662,9 +786,25 @@ def disconnect(lifecycle, network: str, text: str, force: bool = False) -> None:
     if mode_of(record) in (name, target["Id"]):
         host = dict(record["HostConfig"])
         remaining = [n for n in recorded if n not in (name, target["Id"])]
-        host["NetworkMode"] = remaining[0] if remaining else "none"
-        fields["HostConfig"] = host
+        if remaining:
+            host["NetworkMode"] = remaining[0]
+            fields["HostConfig"] = host
+        else:  # Docker keeps the mode; a later connect to it attaches it again
+            fields["NetworkModeDetached"] = True
     lifecycle.update_record(container_id, **fields)
+
+
+def renamed(lifecycle, record: dict) -> None:
+    """After `rename` (record: the renamed one), as Docker's: the container's
+    endpoints take its new name (network inspect), and on user networks a
+    running container answers to the new name instead of the old one in the
+    embedded DNS server; /etc/hosts is left alone (it names the hostname)."""
+    path = netns_path(lifecycle.runroot, record["Id"])
+    if not bridged(mode_of(record)) or not os.path.exists(path):
+        return
+    store = _networks(lifecycle.root)
+    store.rename_endpoints(record["Id"], record["Name"].lstrip("/"))
+    _register_names(lifecycle, record, path, list(store.endpoints_of(record["Id"]).items()))
 
 
 # --- a whole store ---------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ class NetworkOperations:
 
     def create_network(self, name: str, driver: str = "bridge", **options) -> dict:
         """POST /networks/create: {"Id", "Warning"}.  Options: subnet, gateway,
-        ip_range, internal, attachable, labels, options (driver options)."""
+        ip_range (or ipam_config: IPAM.Config's pools, IPv4 and IPv6),
+        enable_ipv6, internal, attachable, labels, options (driver options)."""
         return self.network_store.create(name, driver, **options)
 
     def networks(self, filters: dict | None = None) -> list[dict]:
@@ -38,12 +39,13 @@ class NetworkOperations:
         self.reclaim_container_networks()
         return self.network_store.prune(filters)
 
-    def connect_container(self, network: str, container: str, aliases=(), ip: str = "") -> None:
+    def connect_container(self, network: str, container: str, aliases=(), ip: str = "", ip6: str = "",
+                          mac: str = "") -> None:
         """POST /networks/{id}/connect for a container by name or id: hot-plugged
         when it runs (eth1, ...), recorded for its next start either way."""
         from hakobune.engine import netsetup
 
-        netsetup.connect(self.lifecycle, network, container, aliases=aliases, ip=ip)
+        netsetup.connect(self.lifecycle, network, container, aliases=aliases, ip=ip, ip6=ip6, mac=mac)
 
     def disconnect_container(self, network: str, container: str, force: bool = False) -> None:
         """POST /networks/{id}/disconnect for a container by name or id."""

@@ -9,12 +9,18 @@ Modules:
   detach, release, reclaim after a crash), published ports; the built-in
   networks bridge, host and none.
 - `ipam`: Docker's subnet pools, skipping the host's routes and other
-  networks; addresses within a subnet.
+  networks; addresses within a subnet (IPv4 and IPv6; a unique local /64
+  for an IPv6 network given none).
 - `bridge`: the Linux bridge and the veth pairs (eth0 inside, created
-  directly in the container's namespace), Docker's MAC from the address.
+  directly in the container's namespace, with its IPv4 and IPv6 addresses
+  and routes), Docker's MAC from the address or the user's.
 - `netlink`: a small rtnetlink client on the standard library's sockets.
-- `nftables`: hakobune's own table (`ip hakobune`), rebuilt atomically.
+- `nftables`: hakobune's own table (`ip hakobune`, and `ip6 hakobune` while
+  a network has IPv6: NAT66), rebuilt atomically; a table per root.
 - `ports`: host ports for -p/-P (DNAT; why not a userland proxy is there).
+- `portproxy`: the one exception, [::1]:PORT, which no DNAT can serve.
+- `hosts`, `resolvconf`: a container's /etc/hosts (and its edits on
+  network connect/disconnect) and /etc/resolv.conf.
 - `dns`: the embedded DNS server (another module's owner).
 
 How it talks to the kernel, chosen by measurement (bench/network_wiring.py,

@@ -2,6 +2,7 @@
 
     parse_extra_host("name:ip" | "name=ip") -> (name, ip)   # --add-host, Docker's checks
     container_hosts(hostname, addresses, ...) -> str
+    add_entries(text, addresses, names), remove_entries(...)   # network connect / disconnect
 
 Docker's layout: the localhost lines (the IPv6 ones only when the container
 has IPv6, as Docker 26+), then the --add-host entries in the order given
@@ -77,3 +78,27 @@ def container_hosts(hostname: str, addresses=(), extra_hosts=(), domainname: str
     for address in addresses:
         text += f"{address}\t{names}\n"
     return text
+
+
+def _entry(line: str) -> tuple[str, str]:
+    """(address, names) of a hosts line, names as one space-separated string."""
+    fields = line.split()
+    return (fields[0], " ".join(fields[1:])) if fields else ("", "")
+
+
+def add_entries(text: str, addresses, names: str) -> str:
+    """`text` with a line `address<TAB>names` for each of `addresses` not yet there."""
+    present = {_entry(line) for line in text.splitlines()}
+    if text and not text.endswith("\n"):
+        text += "\n"
+    for address in addresses:
+        if (address, names) not in present:
+            text += f"{address}\t{names}\n"
+    return text
+
+
+def remove_entries(text: str, addresses, names: str) -> str:
+    """`text` without the lines `address<TAB>names` of `addresses` (other
+    lines for those addresses, such as --add-host's, are kept)."""
+    wanted = {(address, names) for address in addresses}
+    return "".join(line for line in text.splitlines(keepends=True) if _entry(line) not in wanted)

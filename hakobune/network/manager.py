@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import ipaddress
 import os
 import time
@@ -93,7 +92,9 @@ def default_bridge_name(root: str) -> str:
     root = os.path.abspath(root)
     if root == DEFAULT_ROOT:
         return "hk0"
-    return "hk" + hashlib.sha256(root.encode()).hexdigest()[:8]
+    from hakobune._sha256 import sha256  # not hashlib: OpenSSL's load costs every start
+
+    return "hk" + sha256(root.encode()).hexdigest()[:8]
 
 
 def new_id() -> str:
@@ -164,7 +165,7 @@ class Networks:
 
                 # The host's routes are checked when its bridge is made
                 # (prepare_default_bridge): other roots' bridges come and go.
-                taken = [ipaddress.IPv4Network(s) for s in self._subnets_of(self._records())]
+                taken = [ipaddress.ip_network(s) for s in self._subnets_of(self._records())]
                 subnet = ipam.pick_subnet(taken, [ipaddress.IPv4Network(ipam.DEFAULT_BRIDGE_POOL),
                                                   *ipam.default_pools()], routes=())
                 record["IPAM"]["Config"] = [{"Subnet": str(subnet)}]
@@ -225,21 +226,43 @@ class Networks:
         return record["Options"].get(BRIDGE_NAME_OPTION) or "hk-" + record["Id"][:12]
 
     @staticmethod
+    def ipam_config(record: dict, version: int = 4) -> dict | None:
+        """The record's IPAM pool of that IP version (IPAM.Config lists the IPv4 one first)."""
+        for config in (record.get("IPAM") or {}).get("Config") or []:
+            subnet = config.get("Subnet") or ""
+            if subnet and (":" in subnet) == (version == 6):
+                return config
+        return None
+
+    @staticmethod
     def subnet(record: dict) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(record["IPAM"]["Config"][0]["Subnet"])
+        return ipaddress.IPv4Network(Networks.ipam_config(record, 4)["Subnet"])
 
     def gateway(self, record: dict) -> str:
-        config = record["IPAM"]["Config"][0]
+        config = self.ipam_config(record, 4)
         return config.get("Gateway") or str(next(self.subnet(record).hosts()))
+
+    @staticmethod
+    def subnet6(record: dict) -> ipaddress.IPv6Network | None:
+        """The IPv6 subnet of a network with IPv6 enabled, else None."""
+        config = Networks.ipam_config(record, 6) if record.get("EnableIPv6") else None
+        return ipaddress.IPv6Network(config["Subnet"]) if config else None
+
+    def gateway6(self, record: dict) -> str | None:
+        subnet = self.subnet6(record)
+        if subnet is None:
+            return None
+        return self.ipam_config(record, 6).get("Gateway") or str(next(subnet.hosts()))
 
     # --- create, list, inspect, remove, prune -------------------------------------------
 
     def create(self, name: str, driver: str = "bridge", subnet: str | None = None, gateway: str | None = None,
                ip_range: str | None = None, internal: bool = False, attachable: bool = False,
-               labels: dict | None = None, options: dict | None = None) -> dict:
-        """POST /networks/create: {"Id", "Warning"}."""
-        from hakobune.network import ipam
-
+               labels: dict | None = None, options: dict | None = None, enable_ipv6: bool = False,
+               ipam_config: list | None = None) -> dict:
+        """POST /networks/create: {"Id", "Warning"}.  The pools: `ipam_config`
+        (IPAM.Config: {"Subnet", "Gateway", "IPRange"}, one IPv4 and one IPv6
+        at most) or subnet, gateway and ip_range for a single one."""
         driver = driver or "bridge"
         if not name:
             raise InvalidArgument("network name must not be empty")
@@ -248,34 +271,23 @@ class Networks:
         if driver != "bridge":
             raise NotFound(f'plugin "{driver}" not found')
         options = dict(options or {})
+        if ipam_config is None:
+            ipam_config = [{"Subnet": subnet, "Gateway": gateway, "IPRange": ip_range}] \
+                if subnet or gateway or ip_range else []
         with self.locked():
             records = self._records()
             if any(r["Name"] == name for r in records):
                 raise AlreadyExists(f"network with name {name} already exists")
-            taken = [ipaddress.IPv4Network(s) for s in self._subnets_of(records)]
-            if subnet:
-                network = ipam.parse_subnet(subnet)
-                ipam.check_subnet(network, taken)
-            else:
-                if gateway or ip_range:
-                    raise InvalidArgument("ip-range and gateway require a subnet")
-                network = ipam.pick_subnet(taken)
-            config = {"Subnet": str(network)}
-            if ip_range:
-                ipam.parse_address(ip_range.split("/")[0], network, "ip-range")
-                config["IPRange"] = str(ipaddress.IPv4Network(ip_range, strict=False))
-            config["Gateway"] = str(ipam.parse_address(gateway, network, "gateway")) if gateway \
-                else str(next(network.hosts()))
+            record = self._base_record(name, driver)
+            record["IPAM"]["Config"] = self._pools(ipam_config, records, bool(enable_ipv6), record["Id"])
             bridge = options.get(BRIDGE_NAME_OPTION)
             if bridge:
                 if len(bridge) > 15 or "/" in bridge or " " in bridge:
                     raise InvalidArgument(f"invalid bridge name {bridge}")
                 if any(self.bridge_name(r) == bridge for r in records if r["Driver"] == "bridge"):
                     raise Conflict(f"bridge name {bridge} is already in use by another network")
-            record = self._base_record(name, driver)
-            record["IPAM"]["Config"] = [config]
-            record.update(Internal=bool(internal), Attachable=bool(attachable), Options=options,
-                          Labels=dict(labels or {}))
+            record.update(EnableIPv6=bool(enable_ipv6), Internal=bool(internal), Attachable=bool(attachable),
+                          Options=options, Labels=dict(labels or {}))
             self._write_record(record)
             try:
                 self._sync_rules()
@@ -283,6 +295,38 @@ class Networks:
                 remove_durably(self._path("networks", record["Id"] + ".json"))
                 raise
         return {"Id": record["Id"], "Warning": ""}
+
+    def _pools(self, wanted: list, records: list, enable_ipv6: bool, network_id: str) -> list[dict]:
+        """IPAM.Config of a new network: the pools asked for, checked against
+        the other networks', an IPv4 one picked when none is given, and an
+        IPv6 one (a unique local /64) when IPv6 is on without one."""
+        from hakobune.network import ipam
+
+        taken = [ipaddress.ip_network(s) for s in self._subnets_of(records)]
+        by_version: dict[int, dict] = {}
+        for pool in wanted:
+            pool = pool or {}
+            if not pool.get("Subnet"):
+                raise InvalidArgument("ip-range and gateway require a subnet")
+            network = ipam.parse_subnet(pool["Subnet"])
+            if network.version in by_version:
+                raise InvalidArgument(f"hakobune supports one IPv{network.version} pool per network")
+            ipam.check_subnet(network, taken)
+            config = {"Subnet": str(network)}
+            if pool.get("IPRange"):
+                ipam.parse_address(pool["IPRange"].split("/")[0], network, "ip-range")
+                config["IPRange"] = str(ipaddress.ip_network(pool["IPRange"], strict=False))
+            gateway = pool.get("Gateway")
+            config["Gateway"] = str(ipam.parse_address(gateway, network, "gateway")) if gateway \
+                else str(next(network.hosts()))
+            by_version[network.version] = config
+        if 4 not in by_version:
+            network = ipam.pick_subnet(taken)
+            by_version[4] = {"Subnet": str(network), "Gateway": str(next(network.hosts()))}
+        if 6 not in by_version and enable_ipv6:
+            network = ipam.pick_subnet6(network_id, taken)
+            by_version[6] = {"Subnet": str(network), "Gateway": str(next(network.hosts()))}
+        return [by_version[v] for v in (4, 6) if v in by_version]
 
     def list(self, filters: dict | None = None) -> list[dict]:
         """GET /networks: the records (Containers empty, as Docker lists them)."""
@@ -306,7 +350,8 @@ class Networks:
         for container_id, endpoint in sorted(endpoints.items()):
             containers[container_id] = {"Name": endpoint.get("Name", ""), "EndpointID": endpoint["EndpointID"],
                                         "MacAddress": endpoint.get("MacAddress", ""),
-                                        "IPv4Address": endpoint.get("IPv4Address", ""), "IPv6Address": ""}
+                                        "IPv4Address": endpoint.get("IPv4Address", ""),
+                                        "IPv6Address": endpoint.get("IPv6Address", "")}
         out = dict(record)
         keys = list(out)
         ordered = {k: out[k] for k in keys[:keys.index("ConfigOnly") + 1]}
@@ -369,7 +414,7 @@ class Networks:
                 subnet = self.subnet(record)
                 routes = ipam.host_routes()
                 if any(subnet.overlaps(route) for route in routes) and not self._endpoints(record["Id"]):
-                    taken = [ipaddress.IPv4Network(s) for s in self._subnets_of(
+                    taken = [ipaddress.ip_network(s) for s in self._subnets_of(
                         r for r in self._records() if r["Id"] != record["Id"])]
                     subnet = ipam.pick_subnet(taken, [ipaddress.IPv4Network(ipam.DEFAULT_BRIDGE_POOL),
                                                       *ipam.default_pools()], routes)
@@ -385,24 +430,26 @@ class Networks:
     # --- endpoints: attach, detach ---------------------------------------------------
 
     def attach(self, container_id: str, netns_path: str | None, network: str, aliases=(), ip: str | None = None,
-               name: str = "") -> dict:
+               name: str = "", ip6: str | None = None, mac: str | None = None) -> dict:
         """Connect a container (its network namespace at `netns_path`) to a
         network: an address recorded for it (`reserve`), then, for a bridge,
         the veth wired; undone if wiring fails.  Returns Docker's
         EndpointSettings for the container's inspect."""
-        record, endpoint = self.reserve(container_id, network, aliases, ip, name)
+        record, endpoint = self.reserve(container_id, network, aliases, ip, name, ip6=ip6, mac=mac)
         try:
             self._wire(record, endpoint, netns_path)
         except BaseException:
             self.detach(container_id, record["Id"])
             raise
-        return self.endpoint_settings(record, endpoint, ip)
+        return self.endpoint_settings(record, endpoint, ip, ip6)
 
     def reserve(self, container_id: str, network: str, aliases=(), ip: str | None = None,
-                name: str = "") -> tuple[dict, dict]:
+                name: str = "", ip6: str | None = None, mac: str | None = None) -> tuple[dict, dict]:
         """IPAM's step alone: under the lock, pick an address of the network
-        (`ip` if given and free) and record the endpoint durably before the
-        lock is let go.  (network record, endpoint record)."""
+        (`ip` if given and free), and an IPv6 one on a network with IPv6
+        (`ip6` if given), and record the endpoint durably before the lock is
+        let go.  The MAC: `mac`, or Docker's from the IPv4 address.
+        (network record, endpoint record)."""
         from hakobune.network import ipam
 
         with self.locked():
@@ -422,8 +469,22 @@ class Networks:
                 taken = {e["IPv4Address"].split("/")[0] for e in self._endpoints(record["Id"]).values()
                          if e.get("IPv4Address")}
                 address = ipam.allocate(subnet, ip_range, self.gateway(record), taken, ip)
-                endpoint.update(IPv4Address=f"{address}/{subnet.prefixlen}", MacAddress=mac_for(address),
+                endpoint.update(IPv4Address=f"{address}/{subnet.prefixlen}", MacAddress=mac or mac_for(address),
                                 Veth=host_veth_name(container_id, record["Id"]))
+                subnet6 = self.subnet6(record)
+                if ip6 and subnet6 is None:
+                    raise InvalidArgument(f"Invalid address {ip6}: It does not belong to any of this network's "
+                                          "subnets.")
+                if subnet6 is not None:
+                    config6 = self.ipam_config(record, 6)
+                    range6 = ipaddress.IPv6Network(config6["IPRange"]) if config6.get("IPRange") else None
+                    taken6 = {e["IPv6Address"].split("/")[0] for e in self._endpoints(record["Id"]).values()
+                              if e.get("IPv6Address")}
+                    if ip6 and ipaddress.ip_address(ip6) not in subnet6:
+                        raise InvalidArgument(f"Invalid address {ip6}: It does not belong to any of this "
+                                              "network's subnets.")
+                    address6 = ipam.allocate(subnet6, range6, self.gateway6(record), taken6, ip6)
+                    endpoint["IPv6Address"] = f"{ipaddress.IPv6Address(address6)}/{subnet6.prefixlen}"
             self._make_directory(os.path.dirname(endpoint_path))
             write_atomically(endpoint_path, json.dumps(endpoint).encode())
         return record, endpoint
@@ -447,30 +508,43 @@ class Networks:
         if not netns_path:
             raise InvalidArgument("a bridge network needs the container's network namespace")
         name = self.bridge_name(record)
-        subnet = self.subnet(record)
+        subnet, subnet6 = self.subnet(record), self.subnet6(record)
         mtu = int(record["Options"].get(MTU_OPTION) or 1500)
         existed = bridge.link_index(name) is not None
-        index = bridge.ensure_bridge(name, self.gateway(record), subnet.prefixlen, mtu)
+        index = bridge.ensure_bridge(name, self.gateway(record), subnet.prefixlen, mtu, self.gateway6(record),
+                                     subnet6.prefixlen if subnet6 else 64)
         if not existed:
-            bridge.enable_forwarding()
+            bridge.enable_forwarding(ipv6=subnet6 is not None)
             register_root(self.root, self.table)
             with self.locked():
                 self._sync_rules()
         address = endpoint["IPv4Address"].split("/")[0]
         gateway = None if record["Internal"] else self.gateway(record)
+        address6, _, prefix6 = (endpoint.get("IPv6Address") or "").partition("/")
+        gateway6 = None if record["Internal"] else self.gateway6(record)
         bridge.attach_veth(netns_path, endpoint["Veth"], index, address, subnet.prefixlen, gateway,
-                           endpoint["MacAddress"], mtu)
+                           endpoint["MacAddress"], mtu, address6 or None, int(prefix6 or 64), gateway6)
 
-    def endpoint_settings(self, record: dict, endpoint: dict, requested_ip: str | None = None) -> dict:
+    def endpoint_settings(self, record: dict, endpoint: dict, requested_ip: str | None = None,
+                          requested_ip6: str | None = None) -> dict:
         address, _, prefix = endpoint.get("IPv4Address", "").partition("/")
+        address6, _, prefix6 = (endpoint.get("IPv6Address") or "").partition("/")
         bridged = record["Driver"] == "bridge"
-        return {"IPAMConfig": {"IPv4Address": requested_ip} if requested_ip else None, "Links": None,
+        routed = bridged and not record["Internal"]
+        requested = {}
+        if requested_ip:
+            requested["IPv4Address"] = requested_ip
+        if requested_ip6:
+            requested["IPv6Address"] = requested_ip6
+        return {"IPAMConfig": requested or None, "Links": None,
                 "Aliases": endpoint.get("Aliases") or None, "MacAddress": endpoint.get("MacAddress", ""),
                 "DriverOpts": None, "GwPriority": 0, "NetworkID": record["Id"],
                 "EndpointID": endpoint["EndpointID"],
-                "Gateway": self.gateway(record) if bridged and not record["Internal"] else "",
-                "IPAddress": address, "IPPrefixLen": int(prefix) if prefix else 0, "IPv6Gateway": "",
-                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None}
+                "Gateway": self.gateway(record) if routed else "",
+                "IPAddress": address, "IPPrefixLen": int(prefix) if prefix else 0,
+                "IPv6Gateway": (self.gateway6(record) or "") if routed and address6 else "",
+                "GlobalIPv6Address": address6, "GlobalIPv6PrefixLen": int(prefix6) if prefix6 else 0,
+                "DNSNames": None}
 
     def detach(self, container_id: str, network: str) -> bool:
         """Disconnect: remove the veth, the container's published ports on this
@@ -492,6 +566,18 @@ class Networks:
             if ports_changed:
                 self._sync_rules()
         return True
+
+    def rename_endpoints(self, container_id: str, name: str) -> None:
+        """The container's endpoints take its new name (inspect's Containers)."""
+        with self.locked():
+            for record in self._records():
+                path = self._path("endpoints", record["Id"], container_id + ".json")
+                try:
+                    endpoint = read_json(path)
+                except (OSError, ValueError):
+                    continue
+                endpoint["Name"] = name
+                write_atomically(path, json.dumps(endpoint).encode())
 
     def endpoints_of(self, container_id: str) -> dict[str, dict]:
         """{network name: EndpointSettings} for every network the container is on."""
@@ -554,10 +640,16 @@ class Networks:
             if endpoint is None or not endpoint.get("IPv4Address"):
                 raise Conflict(f"container {container_id} has no address on network {record['Name']}")
             address = endpoint["IPv4Address"].split("/")[0]
+            address6 = (endpoint.get("IPv6Address") or "").split("/")[0]
+            if not address6 and any(":" in (m.get("host_ip") or "") and m.get("host_ip") != "::1" for m in mappings):
+                raise InvalidArgument(f"cannot publish to an IPv6 host address: container {container_id} has no "
+                                      f"IPv6 address on network {record['Name']}")
             existing = self._all_ports()
             chosen = ports.assign(mappings, existing)
             for mapping in chosen:
                 mapping.update(container_ip=address, network_id=record["Id"], bridge=self.bridge_name(record))
+                if address6:
+                    mapping["container_ip6"] = address6
             path = self._path("ports", container_id + ".json")
             mine = [m for m in existing if m.get("container_id") == container_id]
             for mapping in chosen:
@@ -611,8 +703,12 @@ class Networks:
             if record["Driver"] != "bridge" or link_index(self.bridge_name(record)) is None:
                 continue
             masquerade = record["Options"].get(MASQUERADE_OPTION, "true") != "false"
-            bridges.append({"name": self.bridge_name(record), "subnet": str(self.subnet(record)),
-                            "internal": bool(record["Internal"]), "masquerade": masquerade})
+            entry = {"name": self.bridge_name(record), "subnet": str(self.subnet(record)),
+                     "internal": bool(record["Internal"]), "masquerade": masquerade}
+            subnet6 = self.subnet6(record)
+            if subnet6 is not None:
+                entry["subnet6"] = str(subnet6)
+            bridges.append(entry)
         ports = self._all_ports()
         try:
             if bridges or ports:
@@ -623,6 +719,10 @@ class Networks:
             from hakobune.errors import SystemFailure
 
             raise SystemFailure(f"failed to program nftables: {e.strerror or e}") from None
+        from hakobune.network import portproxy  # [::1]:PORT, which no DNAT can serve
+
+        with contextlib.suppress(OSError):
+            portproxy.sync(self.table, ports)
 
     def teardown(self) -> None:
         """Remove everything this root put in the kernel: every bridge and veth
@@ -638,6 +738,9 @@ class Networks:
                     bridge.remove_link(self.bridge_name(record))
             with contextlib.suppress(OSError):
                 nftables.remove_table(self.table)
+            from hakobune.network import portproxy
+
+            portproxy.stop(self.table)
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(ROOTS_REGISTRY, self.table))
 
@@ -695,6 +798,9 @@ def sweep_dead_roots(own_table: str) -> list[str]:
                 bridge.remove_link(name)
         with contextlib.suppress(OSError):
             nftables.remove_table(table)
+        from hakobune.network import portproxy
+
+        portproxy.stop(table)
         with contextlib.suppress(OSError):
             os.unlink(path)
         swept.append(table)

@@ -37,6 +37,8 @@ VETH_INFO_PEER = 1
 NLA_F_NESTED = 0x8000
 
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
+IFA_FLAGS = 8
+IFA_F_NODAD = 0x02
 RTA_DST, RTA_OIF, RTA_GATEWAY = 1, 4, 5
 
 IFF_UP = 0x1
@@ -151,9 +153,19 @@ class Netlink:
                 + attribute(IFA_BROADCAST, broadcast))
         self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
 
+    def add_address6(self, index: int, address: str, prefix_len: int) -> None:
+        """An IPv6 address, without duplicate address detection (usable at
+        once, as Docker's); EEXIST when present."""
+        local = socket.inet_pton(socket.AF_INET6, address)
+        body = (_IFADDR.pack(socket.AF_INET6, prefix_len, IFA_F_NODAD, RT_SCOPE_UNIVERSE, index)
+                + attribute(IFA_ADDRESS, local) + u32(IFA_FLAGS, IFA_F_NODAD))
+        self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
+
     def add_default_route(self, gateway: str, index: int) -> None:
-        body = (_RTMSG.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0)
-                + attribute(RTA_GATEWAY, socket.inet_aton(gateway)) + u32(RTA_OIF, index))
+        """The default route via `gateway` (IPv4 or IPv6) out of `index`."""
+        family = socket.AF_INET6 if ":" in gateway else socket.AF_INET
+        body = (_RTMSG.pack(family, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0)
+                + attribute(RTA_GATEWAY, socket.inet_pton(family, gateway)) + u32(RTA_OIF, index))
         self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body)
 
 

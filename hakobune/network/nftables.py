@@ -1,6 +1,7 @@
 """hakobune's nftables rules: one table of its own (`table ip hakobune`, or a
-table named for a non-default root), rebuilt whole from the networks'
-records in one atomic transaction each time something changes.  Nobody
+table named for a non-default root; and `table ip6` of the same name while
+one of its networks has IPv6), rebuilt whole from the networks' records in
+one atomic transaction each time something changes.  Nobody
 else's table is ever touched, listed or reordered.
 
 What the table holds (`ruleset(...)` builds it):
@@ -71,20 +72,17 @@ def table_name(root: str, default_root: str = "/var/lib/hakobune") -> str:
     (tests, several engines on one host), so that each root owns its table."""
     if os.path.abspath(root) == default_root:
         return "hakobune"
-    import hashlib
+    from hakobune._sha256 import sha256  # not hashlib: OpenSSL's load costs every start
 
-    return "hakobune_" + hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:8]
+    return "hakobune_" + sha256(os.path.abspath(root).encode()).hexdigest()[:8]
 
 
 def _names(bridges) -> str:
     return "{ " + ", ".join(f'"{name}"' for name in bridges) + " }"
 
 
-def ruleset(table: str, bridges: list[dict], ports: list[dict]) -> str:
-    """The whole table as nft commands that replace it atomically.
-
-    bridges: {"name", "subnet", "internal"}; ports: {"proto", "host_ip",
-    "host_port", "container_ip", "container_port", "bridge"}."""
+def _forward_rules(bridges) -> list[str]:
+    """The forward chain's rules (the same in both families: interfaces and conntrack only)."""
     forward = []
     for b in bridges:
         forward.append(f'iifname "{b["name"]}" oifname "{b["name"]}" accept')
@@ -100,18 +98,14 @@ def ruleset(table: str, bridges: list[dict], ports: list[dict]) -> str:
                         f'oifname "{name}" ct state established,related accept',
                         f'oifname "{name}" ct status dnat accept',
                         f'oifname "{name}" drop']
-    postrouting = []
-    for b in bridges:
-        if not b["internal"] and b.get("masquerade", True):
-            postrouting.append(f'ip saddr {b["subnet"]} oifname != "{b["name"]}" masquerade')
-            postrouting.append(f'ip saddr 127.0.0.0/8 oifname "{b["name"]}" masquerade')
-            postrouting.append(f'ip saddr {b["subnet"]} oifname "{b["name"]}" ct status dnat masquerade')
-    published = []
-    for p in ports:
-        address = "" if p["host_ip"] in ("", "0.0.0.0") else f'ip daddr {p["host_ip"]} '
-        published.append(f'{address}{p["proto"]} dport {p["host_port"]} '
-                         f'dnat to {p["container_ip"]}:{p["container_port"]}')
-    lines = [f"table ip {table} {{}}", f"delete table ip {table}", f"table ip {table} {{"]
+    return forward
+
+
+def _table(family: str, table: str, forward, postrouting, published) -> list[str]:
+    # IPv6: never DNAT what goes to ::1 (the kernel drops loopback-sourced
+    # packets leaving lo); hakobune.network.portproxy serves [::1] instead
+    local = "fib daddr type local" + (" ip6 daddr != ::1" if family == "ip6" else "")
+    lines = [f"table {family} {table} {{}}", f"delete table {family} {table}", f"table {family} {table} {{"]
     lines.append("  chain forward {\n    type filter hook forward priority filter; policy accept;")
     lines += [f"    {rule}" for rule in forward]
     lines.append("  }")
@@ -124,11 +118,53 @@ def ruleset(table: str, bridges: list[dict], ports: list[dict]) -> str:
     lines.append("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
                  "    fib daddr type local jump published\n  }")
     lines.append("  chain output {\n    type nat hook output priority -100; policy accept;\n"
-                 "    fib daddr type local jump published\n  }")
+                 f"    {local} jump published\n  }}")
     lines.append("}")
+    return lines
+
+
+def ruleset(table: str, bridges: list[dict], ports: list[dict]) -> str:
+    """The whole table as nft commands that replace it atomically: `ip
+    <table>`, and `ip6 <table>` (the same isolation, NAT66 masquerade of
+    IPv6 subnets, the published ports' DNAT to containers' IPv6 addresses)
+    while a network has IPv6, removed otherwise.
+
+    bridges: {"name", "subnet", "internal", "masquerade", "subnet6" (optional)};
+    ports: {"proto", "host_ip", "host_port", "container_ip", "container_ip6"
+    (optional), "container_port", "bridge"}."""
+    forward = _forward_rules(bridges)
+    postrouting = []
+    for b in bridges:
+        if not b["internal"] and b.get("masquerade", True):
+            postrouting.append(f'ip saddr {b["subnet"]} oifname != "{b["name"]}" masquerade')
+            postrouting.append(f'ip saddr 127.0.0.0/8 oifname "{b["name"]}" masquerade')
+            postrouting.append(f'ip saddr {b["subnet"]} oifname "{b["name"]}" ct status dnat masquerade')
+    published = []
+    for p in ports:
+        if ":" in p["host_ip"]:
+            continue  # an IPv6 host address: the ip6 table's
+        address = "" if p["host_ip"] in ("", "0.0.0.0") else f'ip daddr {p["host_ip"]} '
+        published.append(f'{address}{p["proto"]} dport {p["host_port"]} '
+                         f'dnat to {p["container_ip"]}:{p["container_port"]}')
+    lines = _table("ip", table, forward, postrouting, published)
+    if any(b.get("subnet6") for b in bridges) or any(p.get("container_ip6") for p in ports):
+        postrouting6, published6 = [], []
+        for b in bridges:
+            if b.get("subnet6") and not b["internal"] and b.get("masquerade", True):
+                postrouting6.append(f'ip6 saddr {b["subnet6"]} oifname != "{b["name"]}" masquerade')
+                postrouting6.append(f'ip6 saddr {b["subnet6"]} oifname "{b["name"]}" ct status dnat masquerade')
+        for p in ports:
+            if not p.get("container_ip6") or (p["host_ip"] and ":" not in p["host_ip"] and p["host_ip"] != "0.0.0.0"):
+                continue
+            address = "" if p["host_ip"] in ("", "0.0.0.0", "::") else f'ip6 daddr {p["host_ip"]} '
+            published6.append(f'{address}{p["proto"]} dport {p["host_port"]} '
+                              f'dnat to [{p["container_ip6"]}]:{p["container_port"]}')
+        lines += _table("ip6", table, forward, postrouting6, published6)
+    else:
+        lines += [f"table ip6 {table} {{}}", f"delete table ip6 {table}"]
     return "\n".join(lines) + "\n"
 
 
 def remove_table(table: str) -> None:
-    """Delete the table if it is there (its rules, chains, everything)."""
-    apply(f"table ip {table} {{}}\ndelete table ip {table}\n")
+    """Delete the table (both families) if it is there (its rules, chains, everything)."""
+    apply(f"table ip {table} {{}}\ndelete table ip {table}\ntable ip6 {table} {{}}\ndelete table ip6 {table}\n")

@@ -6,7 +6,10 @@ copy through user space, so loopback throughput is the kernel's), and a
 connection from another host keeps its source address.  Connections from the
 host itself to 127.0.0.1 are DNAT'd in the output hook; route_localnet on the
 bridge lets them leave loopback-sourced, and masquerade gives them the
-bridge's address so the container can answer.
+bridge's address so the container can answer.  IPv6 has no route_localnet:
+[::1]:PORT is the one case served by a process (hakobune.network.portproxy,
+one per root, only while such ports exist); other IPv6 addresses of the host
+are DNAT'd to a container's IPv6 address in the `ip6` table.
 
 A host port is refused when another of hakobune's mappings holds it (same
 protocol, overlapping host address) or when a process of the host is bound
@@ -29,8 +32,11 @@ def ephemeral_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tup
         return 32768, 60999
 
 
+_ANY = ("", "0.0.0.0", "::")
+
+
 def _overlaps(a: str, b: str) -> bool:
-    return a in ("", "0.0.0.0") or b in ("", "0.0.0.0") or a == b
+    return a in _ANY or b in _ANY or a == b
 
 
 def _held(existing, proto: str, host_ip: str, port: int) -> bool:
@@ -40,7 +46,8 @@ def _held(existing, proto: str, host_ip: str, port: int) -> bool:
 def host_port_free(proto: str, host_ip: str, port: int) -> bool:
     """Whether a process of the host could not be shadowed: a bind of our own succeeds."""
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, kind) as probe:
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    with socket.socket(family, kind) as probe:
         try:
             probe.bind((host_ip or "0.0.0.0", port))
         except OSError:

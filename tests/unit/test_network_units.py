@@ -115,3 +115,74 @@ def test_ruleset_isolates_nats_and_publishes():
     assert "tcp dport 8080 dnat to 10.1.0.2:80" in text
     assert "ip daddr 127.0.0.1 udp dport 53 dnat to 10.1.0.3:53" in text
     assert text.index('iifname "hka" oifname "hka" accept') < text.index('oifname { "hka", "hkb" } drop')
+
+
+# --- IPv6, MAC addresses, hosts edits, two roots ---------------------------------------------------------
+
+def test_ipv6_subnets_addresses_and_an_automatic_unique_local_pool(tmp_path):
+    subnet = ipam.parse_subnet("fd00:1::/64")
+    assert subnet == ipaddress.IPv6Network("fd00:1::/64")
+    with pytest.raises(InvalidArgument, match="Invalid Address/Mask"):
+        ipam.parse_subnet("fd00:1::5/64")
+    assert ipam.allocate(subnet, None, "fd00:1::1", set()) == "fd00:1::2"
+    assert ipam.allocate(subnet, None, "fd00:1::1", {"fd00:1::2"}) == "fd00:1::3"
+    assert ipam.allocate(subnet, None, "fd00:1::1", set(), "fd00:1::0:99") == "fd00:1::99"
+    with pytest.raises(Conflict):
+        ipam.allocate(subnet, None, "fd00:1::1", {"fd00:1::99"}, "fd00:1::99")
+    picked = ipam.pick_subnet6("some-network-id", [], routes=[])
+    assert picked.prefixlen == 64 and picked.subnet_of(ipaddress.IPv6Network("fd00::/8"))
+    assert ipam.pick_subnet6("some-network-id", [], routes=[]) == picked       # derived from the id
+    assert ipam.pick_subnet6("some-network-id", [picked], routes=[]) != picked  # the next when taken
+    routes = tmp_path / "ipv6_route"
+    routes.write_text("fd000000000000000000000000000000 40 00000000000000000000000000000000 00 "
+                      "00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth0\n"
+                      "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+                      "fd000000000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n"
+                      "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 "
+                      "00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth0\n")
+    assert ipam.host_routes6(str(routes)) == [ipaddress.IPv6Network("fd00::/64")]
+
+
+def test_ruleset_adds_an_ip6_table_only_with_ipv6():
+    bridges = [{"name": "hk-a", "subnet": "10.1.0.0/16", "internal": False, "subnet6": "fd00:1::/64"}]
+    ports_ = [{"proto": "tcp", "host_ip": "", "host_port": 8080, "container_ip": "10.1.0.2",
+               "container_ip6": "fd00:1::2", "container_port": 80, "bridge": "hk-a"},
+              {"proto": "tcp", "host_ip": "127.0.0.1", "host_port": 8081, "container_ip": "10.1.0.2",
+               "container_ip6": "fd00:1::2", "container_port": 81, "bridge": "hk-a"}]
+    text = nftables.ruleset("hakobune_t", bridges, ports_)
+    v4, _, v6 = text.partition("table ip6 hakobune_t {\n")
+    assert "dnat to 10.1.0.2:80" in v4 and "fd00" not in v4
+    assert 'ip6 saddr fd00:1::/64 oifname != "hk-a" masquerade' in v6
+    assert "tcp dport 8080 dnat to [fd00:1::2]:80" in v6
+    assert "8081" not in v6  # published on an IPv4 address only
+    plain = nftables.ruleset("hakobune_t", [dict(bridges[0], subnet6=None)], [])
+    assert "table ip6 hakobune_t {}\ndelete table ip6 hakobune_t\n" in plain and "ip6 saddr" not in plain
+
+
+def test_user_mac_addresses_are_checked_and_normalized():
+    from hakobune.network.bridge import normalize_mac
+
+    assert normalize_mac("02:AA:bb:cc:dd:01") == "02:aa:bb:cc:dd:01"
+    assert normalize_mac("02-aa-bb-cc-dd-01") == "02:aa:bb:cc:dd:01"
+    for bad in ("02:11:22", "zz:11:22:33:44:55", "0211:22:33:44:55"):
+        with pytest.raises(ValueError, match="is not a valid mac address"):
+            normalize_mac(bad)
+
+
+def test_hosts_entries_of_a_connected_network_come_and_go():
+    from hakobune.network import hosts
+
+    text = "127.0.0.1\tlocalhost\n10.9.9.9\tweb\n172.17.0.2\tweb\n"
+    added = hosts.add_entries(text, ["172.18.0.2", "fd00::2"], "web")
+    assert added == text + "172.18.0.2\tweb\nfd00::2\tweb\n"
+    assert hosts.add_entries(added, ["172.18.0.2"], "web") == added
+    assert hosts.remove_entries(added, ["172.18.0.2", "fd00::2"], "web") == text
+    assert hosts.remove_entries(text, ["10.9.9.9"], "other") == text  # an --add-host line stays
+
+
+def test_each_root_has_its_own_table_and_default_bridge():
+    roots = ["/var/lib/hakobune", "/tmp/a/root", "/tmp/b/root"]
+    tables = [nftables.table_name(root) for root in roots]
+    bridges = [default_bridge_name(root) for root in roots]
+    assert tables[0] == "hakobune" and bridges[0] == "hk0"
+    assert len(set(tables)) == 3 and len(set(bridges)) == 3
