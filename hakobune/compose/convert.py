@@ -284,7 +284,8 @@ def _apply_networks(model: dict, service_name: str, service: dict, body: dict, n
     for key, settings in (service.get("networks") or {}).items():
         settings = settings or {}
         aliases = [service_name, name] + [a for a in settings.get("aliases") or [] if a not in (service_name, name)]
-        endpoint = empty_endpoint(aliases, settings.get("ipv4_address", ""))
+        endpoint = empty_endpoint(aliases, settings.get("ipv4_address", ""), settings.get("ipv6_address", ""),
+                                  settings.get("mac_address", ""))
         endpoint["Links"] = links
         endpoints[model["networks"][key]["name"]] = endpoint
     host["NetworkMode"] = next(iter(endpoints), "default")

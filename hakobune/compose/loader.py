@@ -274,8 +274,7 @@ _ITEM_KEYS = {  # lists whose long-syntax items are mappings: each item's keys
     "secrets": ("source", "target", "uid", "gid", "mode"),
     "configs": ("source", "target", "uid", "gid", "mode"),
 }
-_IGNORED_IN_ENTRIES = {"networks": ("ipv6_address", "link_local_ips", "priority", "mac_address", "driver_opts",
-                                    "gw_priority"),
+_IGNORED_IN_ENTRIES = {"networks": ("link_local_ips", "priority", "driver_opts", "gw_priority"),
                        "secrets": ("uid", "gid", "mode"), "configs": ("uid", "gid", "mode"),
                        "ports": ("app_protocol", "name")}
 

@@ -114,12 +114,12 @@ class Project:
                        "labels": {**(network.get("labels") or {}), C.PROJECT: self.name, C.NETWORK: key,
                                   C.VERSION: C.COMPOSE_VERSION},
                        "options": dict(network.get("driver_opts") or {})}
-            ipam = (network.get("ipam") or {}).get("config") or []
-            if ipam:
-                first = ipam[0] or {}
-                for field in ("subnet", "gateway", "ip_range"):
-                    if first.get(field):
-                        options[field] = first[field]
+            pools = [{"Subnet": pool.get("subnet"), "Gateway": pool.get("gateway"), "IPRange": pool.get("ip_range")}
+                     for pool in ((network.get("ipam") or {}).get("config") or []) if pool]
+            if pools:
+                options["ipam_config"] = pools
+            if network.get("enable_ipv6"):
+                options["enable_ipv6"] = True
             self.engine.create_network(name, network.get("driver") or "bridge", **options)
             self.progress("Network", name, "Created")
 

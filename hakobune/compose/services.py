@@ -265,8 +265,9 @@ def _networks(value, where, project_dir, environment):
         settings = {}
         if entry.get("aliases"):
             settings["aliases"] = [_scalar_text(a, f"{where}.{name}.aliases") for a in _list(entry["aliases"], where)]
-        if entry.get("ipv4_address"):
-            settings["ipv4_address"] = _scalar_text(entry["ipv4_address"], f"{where}.{name}.ipv4_address")
+        for key in ("ipv4_address", "ipv6_address", "mac_address"):
+            if entry.get(key):
+                settings[key] = _scalar_text(entry[key], f"{where}.{name}.{key}")
         networks[str(name)] = settings or None
     return networks
 

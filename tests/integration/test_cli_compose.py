@@ -508,6 +508,37 @@ def test_networks_with_ipam_aliases_addresses_and_external(project, hk):  # noqa
     hk.ok("network", "rm", "sharednet")
 
 
+def test_dual_stack_network_with_fixed_ipv6_and_mac_address(project, hk):  # noqa: F811
+    project.write("compose.yaml", """\
+        services:
+          server:
+            image: busybox:latest
+            command: sleep 300
+            networks:
+              dual:
+                ipv6_address: fd42:77::10
+                mac_address: 02:42:0a:4d:01:99
+        networks:
+          dual:
+            enable_ipv6: true
+            ipam:
+              config:
+                - subnet: 10.77.1.0/24
+                - subnet: fd42:77::/64
+        """)
+    project.ok("up", "-d")
+    network = json.loads(hk.ok("network", "inspect", "demoapp_dual"))[0]
+    assert network["EnableIPv6"] is True
+    assert [pool["Subnet"] for pool in network["IPAM"]["Config"]] == ["10.77.1.0/24", "fd42:77::/64"]
+    endpoint = json.loads(hk.ok("inspect", "demoapp-server-1"))[0]["NetworkSettings"]["Networks"]["demoapp_dual"]
+    assert endpoint["GlobalIPv6Address"] == "fd42:77::10"
+    assert endpoint["MacAddress"] == "02:42:0a:4d:01:99"
+    addresses = hk.ok("exec", "demoapp-server-1", "ip", "addr", "show", "eth0")
+    assert "fd42:77::10/64" in addresses and "02:42:0a:4d:01:99" in addresses
+    project.ok("down")
+    assert "demoapp_dual" not in _names(hk, "network", "ls", "--format", "{{.Name}}")
+
+
 def test_secrets_configs_env_file_and_bind_mounts(project, hk):  # noqa: F811
     project.write("token.txt", "s3cret\n")
     project.write("site/index.html", "from-the-host\n")
