@@ -126,7 +126,7 @@ def _run_flags(model: dict, service_name: str, service: dict) -> RunFlags:
         expose=service.get("expose", []), publish=[_port_text(p) for p in service.get("ports") or []],
         dns=service.get("dns", []), dns_search=service.get("dns_search", []),
         dns_option=service.get("dns_opt", []), add_host=service.get("extra_hosts", []),
-        tmpfs=service.get("tmpfs", []),
+        tmpfs=service.get("tmpfs", []), runtime=service.get("runtime", ""),
     )
     flags.__dict__.update(_health_flags(where, service.get("healthcheck")))
     return flags
@@ -227,7 +227,17 @@ def _apply_volumes(model: dict, service: dict, body: dict) -> None:
             target = grant.get("target") or grant["source"]
             target = target if target.startswith("/") else directory + target
             volumes.append(f"{model[section][grant['source']]['file']}:{target}:ro")
-    apply_mount_flags(body, RunFlags(volume=volumes, tmpfs=tmpfs))
+    apply_mount_flags(body, RunFlags(volume=volumes, tmpfs=tmpfs,
+                                     volumes_from=[_volumes_from(model, source) for source in
+                                                   service.get("volumes_from") or []]))
+
+
+def _volumes_from(model: dict, source: str) -> str:
+    """A `volumes_from` entry → --volumes-from's CONTAINER[:ro|rw]: a service's first container."""
+    if source.startswith("container:"):
+        return source[len("container:"):]
+    service, _, mode = source.partition(":")
+    return container_name(model, service, 1) + (f":{mode}" if mode else "")
 
 
 def keep_anonymous_volumes(body: dict, volumes: dict) -> None:

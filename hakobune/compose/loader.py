@@ -30,10 +30,11 @@ SERVICE_KEYS = frozenset((
     "secrets", "configs",
     "extends",
     "links", "external_links",
+    "volumes_from", "runtime",
     # known, not supported yet: a warning
-    "volumes_from", "runtime", "cgroup_parent",
+    "cgroup_parent",
 ))
-UNSUPPORTED_SERVICE_KEYS = ("volumes_from", "runtime", "cgroup_parent")
+UNSUPPORTED_SERVICE_KEYS = ("cgroup_parent",)
 TOP_KEYS = frozenset(("version", "name", "services", "networks", "volumes", "secrets", "configs", "include"))
 NETWORK_KEYS = frozenset(("driver", "driver_opts", "internal", "ipam", "external", "name", "labels", "attachable",
                           "enable_ipv6"))
@@ -467,6 +468,10 @@ def _finish(merged: dict, name: str, profiles: list) -> dict:
             if link_service(link) not in services:
                 raise _invalid(service_name, "links", f'service "{service_name}" has a link to service '
                                f'"{link_service(link)}" which is undefined')
+        for source in service.get("volumes_from") or []:
+            if volumes_from_service(source) and volumes_from_service(source) not in services:
+                raise _invalid(service_name, "volumes_from", f'service "{service_name}" refers to undefined service '
+                               f'"{volumes_from_service(source)}"')
         for key in ("network_mode", "pid", "ipc"):
             mode = str(service.get(key) or "")
             if mode.startswith("service:") and mode[len("service:"):] not in services:
@@ -514,6 +519,11 @@ def _finish(merged: dict, name: str, profiles: list) -> dict:
 def link_service(link: str) -> str:
     """The service a `links` entry (SERVICE or SERVICE:ALIAS) names."""
     return link.partition(":")[0]
+
+
+def volumes_from_service(source: str) -> str | None:
+    """The service a `volumes_from` entry (SERVICE[:ro|rw] or container:NAME[:ro|rw]) names; None for a container."""
+    return None if source.startswith("container:") else source.partition(":")[0]
 
 
 def link_alias(link: str) -> str:

@@ -17,7 +17,7 @@ _STRING_KEYS = ("image", "network_mode", "restart", "pid", "ipc", "container_nam
 _BOOL_KEYS = ("tty", "stdin_open", "privileged", "init", "read_only")
 _SIZE_KEYS = ("mem_limit", "shm_size", "mem_reservation", "memswap_limit", "cpus")  # converted by convert
 _LIST_KEYS = ("expose", "cap_add", "cap_drop", "security_opt", "dns", "dns_search", "dns_opt", "devices", "profiles",
-              "group_add", "links", "external_links")
+              "group_add", "links", "external_links", "volumes_from")
 
 
 def normalize_service(name: str, raw: dict, path: str, project_dir: str, environment: dict) -> dict:
@@ -436,12 +436,14 @@ def listing_order(model: dict) -> list[str]:
 
 def dependencies_of(service: dict) -> list[str]:
     """The services this one starts after: its depends_on, the services it
-    `links` to, and those whose namespaces it joins (network_mode, pid, ipc:
+    `links` to or takes `volumes_from`, and those whose namespaces it joins (network_mode, pid, ipc:
     `service:NAME`)."""
-    from hakobune.compose.loader import link_service
+    from hakobune.compose.loader import link_service, volumes_from_service
 
     names = list(service.get("depends_on") or {})
     names += [link_service(link) for link in service.get("links") or []]
+    names += [volumes_from_service(source) for source in service.get("volumes_from") or []
+              if volumes_from_service(source)]
     names += [service[key][len("service:"):] for key in ("network_mode", "pid", "ipc")
               if str(service.get(key) or "").startswith("service:")]
     return [name for index, name in enumerate(names) if name not in names[:index]]

@@ -539,6 +539,47 @@ def test_dual_stack_network_with_fixed_ipv6_and_mac_address(project, hk):  # noq
     assert "demoapp_dual" not in _names(hk, "network", "ls", "--format", "{{.Name}}")
 
 
+def test_volumes_from_a_service_read_only_and_runtime(project, hk):  # noqa: F811
+    project.write("compose.yaml", """\
+        services:
+          reader:
+            image: busybox:latest
+            command: sleep 300
+            runtime: runc
+            volumes_from: ["data:ro"]
+          data:
+            image: busybox:latest
+            command: ["sh", "-c", "echo shared > /data/note && sleep 300"]
+            volumes: ["/data"]
+        """)
+    project.ok("up", "-d")
+    reader = json.loads(hk.ok("inspect", "demoapp-reader-1"))[0]
+    assert reader["HostConfig"]["VolumesFrom"] == ["demoapp-data-1:ro"]
+    assert reader["HostConfig"]["Runtime"] == "runc"
+    for _ in range(50):
+        if hk.run("exec", "demoapp-reader-1", "cat", "/data/note").stdout == "shared\n":
+            break
+        time.sleep(0.1)
+    assert hk.ok("exec", "demoapp-reader-1", "cat", "/data/note") == "shared\n"
+    denied = hk.run("exec", "demoapp-reader-1", "touch", "/data/other")
+    assert denied.returncode != 0 and "Read-only file system" in denied.stderr + denied.stdout
+    project.ok("down", "-v")
+    assert hk.ok("volume", "ls", "-q") == ""
+
+
+def test_volumes_from_an_undefined_service_is_an_error_before_anything_is_created(project, hk):  # noqa: F811
+    project.write("compose.yaml", """\
+        services:
+          reader:
+            image: busybox:latest
+            volumes_from: [ghost]
+        """)
+    result = project.run("up", "-d")
+    assert result.returncode != 0
+    assert 'refers to undefined service "ghost"' in result.stderr
+    assert hk.ok("ps", "-aq") == "" and "demoapp_default" not in hk.ok("network", "ls")
+
+
 def test_secrets_configs_env_file_and_bind_mounts(project, hk):  # noqa: F811
     project.write("token.txt", "s3cret\n")
     project.write("site/index.html", "from-the-host\n")
