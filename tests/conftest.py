@@ -18,6 +18,11 @@ from hakobune.testing import busybox
 
 RUNTIME = os.path.join(os.path.dirname(sys.executable), "hakobune-runtime")
 
+# What would send the `hakobune` binary to a server instead of its local
+# store: no test inherits it (tests of the client pass it per command).
+for _variable in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+    os.environ.pop(_variable, None)
+
 
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:

@@ -85,6 +85,10 @@ def build(inv):
 
     o = inv.opts
     engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # the server's /build (hakobune.client)
+        from hakobune.cli import remote as commands
+
+        return commands.build(inv, engine)
     os.makedirs(engine.root, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="build-context-", dir=engine.root) as scratch:
         context_dir, dockerfile_text, dockerfile_name, ignore_dockerfile = _context(inv.args[0], o.file, scratch)

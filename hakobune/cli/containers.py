@@ -132,6 +132,10 @@ def run(inv):
     if o.tty and o.interactive and not detach and not os.isatty(0):
         raise _cli_error("the input device is not a TTY", 1)  # docker checks before it creates anything
     engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # a server's API (hakobune.client)
+        from hakobune.cli import remote as commands
+
+        return commands.run(inv, engine)
     try:
         record = _create_pulling(inv, detach=detach)
     except HakobuneError as e:
@@ -290,6 +294,10 @@ def start(inv):
     engine = engine_of(inv)
     interactive = bool(getattr(inv.opts, "interactive", False))
     if inv.opts.attach or interactive:
+        if getattr(engine, "remote", False):  # a server's API (hakobune.client)
+            from hakobune.cli import remote as commands
+
+            return commands.start_attached(inv, engine)
         if len(inv.args) > 1:
             raise _cli_error("you cannot start and attach multiple containers at once", 1)
         container_id = engine.container_id(inv.args[0])
@@ -551,6 +559,10 @@ def attach(inv):
     status 1, as docker)."""
     o = inv.opts
     engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # a server's API (hakobune.client)
+        from hakobune.cli import remote as commands
+
+        return commands.attach(inv, engine)
     info = engine.container_inspect(inv.args[0])
     state = info["State"]
     if state["Paused"]:
@@ -752,6 +764,10 @@ def ps(inv):
     o = inv.opts
     limit = 1 if o.latest else (o.last if o.last and o.last > 0 else 0)
     engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # a server's API (hakobune.client)
+        from hakobune.cli import remote as commands
+
+        return commands.ps(inv, engine)
     pairs = engine.containers(all=o.all, filters=filters_of(o.filter), limit=limit)
     fmt = o.format or "table"
     table = PS_TABLE + ("\t{{.Size}}" if o.size else "")
@@ -828,6 +844,10 @@ def _tail_count(text: str) -> int | None:
 def logs(inv):
     o = inv.opts
     engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # a server's API (hakobune.client)
+        from hakobune.cli import remote as commands
+
+        return commands.logs(inv, engine)
     container_id = engine.container_id(inv.args[0])
     printer = _LogPrinter(o)
     tail = _tail_count(o.tail)

@@ -22,10 +22,48 @@ QUIET_FORMAT = "{{.ID}}"
 
 
 def engine_of(inv):
+    """The engine a command works on: a server's API (hakobune.client) when
+    -H/--host, --context, DOCKER_HOST or DOCKER_CONTEXT ask for one, else
+    the local, daemonless engine (whose hot path never imports the client)."""
+    g = inv.globals
+    if g.host or g.context or os.environ.get("DOCKER_HOST") or os.environ.get("DOCKER_CONTEXT"):
+        engine = _remote_engine_of(inv)
+        if engine is not None:
+            return engine
+    return local_engine_of(inv)
+
+
+ROOTLESS_MESSAGE = (
+    "hakobune: the local engine needs root (there is no rootless mode yet).\n"
+    "As another user, talk to a hakobune server instead: run `hakobune serve` as root (it listens on "
+    "/run/hakobune/hakobune.sock; `--group NAME` opens the socket to a group), then use\n"
+    "  hakobune -H unix:///run/hakobune/hakobune.sock COMMAND\n"
+    "or export DOCKER_HOST=unix:///run/hakobune/hakobune.sock")
+
+
+def local_engine_of(inv):
+    """The embedded engine over --root/--runroot (root only)."""
+    if os.geteuid() != 0:
+        from hakobune.cli.main import CLIError
+
+        raise CLIError(ROOTLESS_MESSAGE, 125)
     from hakobune.engine.engine import Engine
 
     g = inv.globals
     return Engine(os.path.abspath(g.root), os.path.abspath(g.runroot))
+
+
+_REMOTE: list = []  # (invocation, RemoteEngine): one client per command, however often handlers ask
+
+
+def _remote_engine_of(inv):
+    if _REMOTE and _REMOTE[0][0] is inv:
+        return _REMOTE[0][1]
+    from hakobune.client import remote_engine
+
+    engine = remote_engine(inv)
+    _REMOTE[:] = [(inv, engine)]
+    return engine
 
 
 def filters_of(pairs) -> dict:

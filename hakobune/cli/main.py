@@ -612,11 +612,14 @@ def _error_table():
     from hakobune.errors import (AlreadyExists, Conflict, HakobuneError, InvalidArgument, NotFound, SystemFailure,
                                  Unauthorized)
 
+    from hakobune.client.errors import ClientError  # no imports of its own
+
     daemon = "Error response from daemon: "
     return (
         (UsageError, None, ""),
         (TemplateError, 1, ""),
         (CLIError, None, ""),
+        (ClientError, None, ""),
         (Unauthorized, 1, daemon),
         (NotFound, 1, daemon),
         (InvalidArgument, 1, daemon),

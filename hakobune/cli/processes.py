@@ -81,8 +81,16 @@ def exec_(inv):
     if o.tty and o.interactive and not o.detach and not os.isatty(0):
         raise _cli_error("the input device is not a TTY", 1)
     env = read_env_files(o.env_file) + list(o.env or [])
+    engine = engine_of(inv)
+    if getattr(engine, "remote", False):  # a server's API (hakobune.client)
+        from hakobune.cli.remote import RemoteExec
+
+        def start(*args, **kwargs):
+            return RemoteExec.create(engine, *args, **kwargs)
+    else:
+        start = engine.exec_container
     try:
-        process = engine_of(inv).exec_container(
+        process = start(
             name, command, env=env, workdir=o.workdir or None, user=o.user or None,
             privileged=o.privileged, tty=o.tty, interactive=o.interactive, detach=o.detach,
             console_size=_terminal_size() if o.tty else None)
@@ -90,7 +98,7 @@ def exec_(inv):
         raise _cli_error(e.message, e.status) from None
     if o.detach:
         return 0
-    if not o.tty:
+    if not o.tty or getattr(process, "remote", False):  # a server's exec relays its own streams
         return process.wait()
     return _relay_terminal(process, o.interactive)
 

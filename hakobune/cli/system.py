@@ -103,6 +103,12 @@ def version_info() -> dict:
 
 
 def version(inv):
+    if inv.globals.host or inv.globals.context or os.environ.get("DOCKER_HOST") or os.environ.get("DOCKER_CONTEXT"):
+        engine = engine_of(inv)
+        if getattr(engine, "remote", False):  # the server's own version (hakobune.client)
+            from hakobune.cli import remote as commands
+
+            return commands.version(inv, engine)
     info = version_info()
     if inv.opts.format:
         from hakobune.cli.template.table import render_rows
@@ -145,7 +151,8 @@ def info(inv):
 
         write(render_rows(inv.opts.format, [data]))
         return 0
-    lines = ["Client:", f" Version:    {__version__}", " Context:    default", " Debug Mode: false", "",
+    context = getattr(getattr(engine, "endpoint", None), "context", "default")  # a server's context (hakobune.client)
+    lines = ["Client:", f" Version:    {__version__}", f" Context:    {context}", " Debug Mode: false", "",
              "Server:",
              f" Containers: {data['Containers']}",
              f"  Running: {data['ContainersRunning']}",
@@ -181,7 +188,7 @@ def info(inv):
               f" Total Memory: {_binary_size(data.get('MemTotal', 0))}",
               f" Name: {data['Name']}",
               f" Docker Root Dir: {data['DockerRootDir']}",
-              f" Run Root Dir: {data['RunRoot']}",
+              f" Run Root Dir: {data.get('RunRoot', '')}",
               " Debug Mode: false",
               " Experimental: false",
               f" Live Restore Enabled: {'true' if data.get('LiveRestoreEnabled') else 'false'}"]

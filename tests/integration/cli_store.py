@@ -19,6 +19,12 @@ import pytest
 
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
 SINCE = r"(Less than a second|1 second|\d+ seconds|About a minute)"
+CLIENT_VARIABLES = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+
+
+def local_env(env=None) -> dict:
+    """The child's environment without what would make the CLI a client of a server."""
+    return {k: v for k, v in (os.environ if env is None else env).items() if k not in CLIENT_VARIABLES}
 
 
 class Hakobune:
@@ -30,7 +36,7 @@ class Hakobune:
     def run(self, *args, env=None, timeout=60):
         return subprocess.run([HAKOBUNE, "--root", self.root, "--runroot", self.runroot, *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
-                              env=env)
+                              env=local_env(env))
 
     def ok(self, *args, **kw):
         proc = self.run(*args, **kw)
