@@ -55,6 +55,9 @@ def create(engine, request):
     body = request.json({}) or {}
     if not isinstance(body, dict):
         raise InvalidArgument("the create body must be a JSON object")
+    from hakobune.api.bodycheck import check_create_body
+
+    check_create_body(body)
     record = engine.create_container(body, name=request.arg("name") or None)
     return H.json_response({"Id": record["Id"], "Warnings": []}, 201)
 
@@ -64,21 +67,37 @@ def list_containers(engine, request):
 
     pairs = engine.containers(all=request.flag("all"), filters=request.filters(),
                               limit=request.integer("limit", 0) or 0)
+    with_size = request.flag("size")
     summaries = []
     for record, state in pairs:
         try:
-            inspected = engine.container_inspect(record["Id"], size=request.flag("size"))
+            summary = container_summary(record, state, _listed_parts(engine, record, state))
+            if with_size:
+                summary["SizeRw"], summary["SizeRootFs"] = engine.container_sizes(record)
         except NotFound:
             continue  # removed meanwhile
-        summary = container_summary(record, state, inspected)
-        if request.flag("size"):
-            summary["SizeRw"], summary["SizeRootFs"] = inspected.get("SizeRw", 0), inspected.get("SizeRootFs", 0)
         summaries.append(summary)
     return H.json_response(summaries)
 
 
+def _listed_parts(engine, record: dict, state: dict) -> dict:
+    """What a summary takes from inspect (Mounts, NetworkSettings), made from
+    the record and state the listing already has: a whole inspect per
+    container would look each one up and reconcile it again."""
+    from hakobune.engine import netsetup
+    from hakobune.engine.volsetup import mount_points
+
+    lifecycle = engine.lifecycle
+    return {"Mounts": mount_points(lifecycle, record), "NetworkSettings": netsetup.network_settings(lifecycle, record,
+                                                                                                    state)}
+
+
 def inspect(engine, request):
-    return H.json_response(engine.container_inspect(request.params["id"], size=request.flag("size")))
+    from hakobune.api.exec import live_ids
+
+    inspected = engine.container_inspect(request.params["id"], size=request.flag("size"))
+    inspected["ExecIDs"] = live_ids(inspected["Id"]) or None  # the exec instances live in this server
+    return H.json_response(inspected)
 
 
 def start(engine, request):
@@ -124,11 +143,11 @@ def wait(engine, request):
     start the container); the body when the condition is met."""
     name = request.params["id"]
     condition = request.arg("condition") or "not-running"
-    if condition not in ("not-running", "next-exit", "removed"):
-        raise InvalidArgument(f"invalid condition: {condition!r}")
     # a 404 before the stream; and where the container stands now, since the
     # client starts it as soon as it has the head of this answer
     baseline = engine.container_inspect(name)
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise InvalidArgument(f"invalid condition: {condition!r}")
     container_id = baseline["Id"]
 
     def body():
@@ -281,7 +300,7 @@ def attach(engine, request):
             if request.flag("stream"):
                 _stream_output(engine, request, container_id, log, inspected["State"], tty, sock)
             try:
-                sock.shutdown(2)
+                sock.shutdown(1)  # our side only: the server reads what is left before closing
             except OSError:
                 pass
         finally:

@@ -57,6 +57,15 @@ def _lookup(exec_id: str) -> dict:
     return entry
 
 
+def live_ids(container_id: str) -> list[str]:
+    """The container's exec instances that are created or running (Docker's
+    ExecIDs: a finished exec leaves the container's list but stays
+    inspectable), oldest first."""
+    with _lock:
+        return [exec_id for exec_id, entry in _execs.items()
+                if entry["container"] == container_id and not entry["finished_at"] and not entry.get("detached")]
+
+
 def create(engine, request):
     config = request.json({}) or {}
     if not isinstance(config, dict):
@@ -177,6 +186,7 @@ def _start_detached(engine, entry: dict, tty: bool):
         _finish(entry, result.returncode)
         raise SystemFailure(result.stderr.decode(errors="replace").strip() or "exec failed")
     entry["running"] = False  # nobody waits for a detached exec: its end is not known here
+    entry["detached"] = True
     return H.Response(200)
 
 
@@ -237,7 +247,7 @@ def _run_with_pipes(engine, entry: dict, sock, rfile) -> None:
     stdin = subprocess.PIPE if config.get("AttachStdin") else subprocess.DEVNULL
     stdout = subprocess.PIPE if config.get("AttachStdout", True) else subprocess.DEVNULL
     runner = subprocess.Popen(_runner_argv(spec), stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
-    entry["pid"] = runner.pid
+    threading.Thread(target=_note_program_pid, args=(entry, runner), daemon=True).start()
     sender = _Sender(sock, framed=True)
     if runner.stdin is not None:
         threading.Thread(target=_forward_to_pipe, args=(rfile, runner.stdin), daemon=True).start()
@@ -250,6 +260,36 @@ def _run_with_pipes(engine, entry: dict, sock, rfile) -> None:
         copier.join()
     _finish(entry, runner.wait())
     _close_socket(sock)
+
+
+def _note_program_pid(entry: dict, runner, attempts: int = 200) -> None:
+    """The exec's Pid is the program's (the runner's child in the
+    container's PID namespace), as dockerd reports it, not the runner's."""
+    for _ in range(attempts):
+        if runner.poll() is not None:
+            return
+        pid = program_pid(runner.pid)
+        if pid:
+            entry["pid"] = pid
+            return
+        time.sleep(0.01)
+
+
+def program_pid(runner_pid: int) -> int:
+    """The child of `runner_pid` that lives in another PID namespace, or 0."""
+    try:
+        own = os.readlink(f"/proc/{runner_pid}/ns/pid")
+        with open(f"/proc/{runner_pid}/task/{runner_pid}/children") as f:
+            children = [int(pid) for pid in f.read().split()]
+    except (OSError, ValueError):
+        return 0
+    for child in children:
+        try:
+            if os.readlink(f"/proc/{child}/ns/pid") != own:
+                return child
+        except OSError:
+            continue
+    return 0
 
 
 def _run_with_terminal(engine, entry: dict, sock, rfile) -> None:
@@ -323,6 +363,6 @@ def _forward_to_terminal(rfile, master: int) -> None:
 
 def _close_socket(sock) -> None:
     try:
-        sock.shutdown(2)
+        sock.shutdown(1)  # our side only: the server reads what is left before closing
     except OSError:
         pass

@@ -18,6 +18,13 @@ from hakobune.errors import HakobuneError, InvalidArgument
 COMMON_HEADERS = (("Api-Version", API_VERSION), ("Docker-Experimental", "false"), ("Ostype", "linux"),
                   ("Server", f"hakobune/{__version__} (linux)"))
 _READ_LIMIT = 1 << 20
+JSON_LIMIT = 8 << 20  # a JSON request body (create, update, exec, networks...) larger than this is refused
+
+
+class RequestTooLarge(InvalidArgument):
+    """A request body over the limit of its endpoint: 413."""
+
+    http_status = 413
 
 
 class Request:
@@ -77,12 +84,17 @@ class Request:
         return filters
 
     # --- the body -----------------------------------------------------------------------
-    def read(self, limit: int = 64 << 20) -> bytes:
+    def read(self, limit: int = JSON_LIMIT) -> bytes:
+        """The whole body, refused (413) beyond `limit` bytes: at once when
+        its Content-Length says so, else as soon as it has gone over."""
+        declared = getattr(self.body, "left", 0)
+        if declared > limit:
+            raise RequestTooLarge(f"request body too large: {declared} bytes, the limit is {limit}")
         chunks, size = [], 0
         while chunk := self.body.read(_READ_LIMIT):
             size += len(chunk)
             if size > limit:
-                raise InvalidArgument(f"request body larger than {limit} bytes")
+                raise RequestTooLarge(f"request body too large: over {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 

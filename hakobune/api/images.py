@@ -8,7 +8,7 @@ import re
 import threading
 
 from hakobune.api import http as H
-from hakobune.api.progress import run_with_progress
+from hakobune.api.progress import progress_answer, run_with_progress
 from hakobune.errors import HakobuneError, InvalidArgument
 
 
@@ -80,10 +80,15 @@ def _reference(name: str, tag: str | None) -> str:
 
 
 def registry_auth(request):
-    """X-Registry-Auth: base64url JSON {"username", "password", "serveraddress"}
-    (or {"identitytoken"}); as a registry Credentials, or None when absent or
-    empty.  Malformed is a 400, as dockerd answers."""
+    """X-Registry-Auth, Docker's AuthConfig as base64url JSON: {"username",
+    "password"} (or "auth", base64 user:password), {"identitytoken"} (an
+    OAuth refresh token) or {"registrytoken"} (a bearer token for the
+    registry itself); "serveraddress" and "email" are not needed.  As a
+    registry Credentials, which then replace the server's own stored login,
+    or None when absent or empty (the server's login applies, as the
+    hakobune CLI's client relies on).  Malformed is a 400, as dockerd answers."""
     import base64
+    import binascii
     import json
 
     header = (request.headers.get("X-Registry-Auth") or "").strip()
@@ -91,42 +96,41 @@ def registry_auth(request):
         return None
     try:
         document = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-    except ValueError:
+    except (ValueError, binascii.Error):
         raise InvalidArgument("invalid X-Registry-Auth header: not base64url-encoded JSON") from None
     if not isinstance(document, dict):
         raise InvalidArgument("invalid X-Registry-Auth header: not a JSON object")
-    username, password = document.get("username") or "", document.get("password") or ""
-    if not username and not password:
+    username, password = str(document.get("username") or ""), str(document.get("password") or "")
+    if document.get("auth") and not (username or password):
+        try:
+            pair = base64.b64decode(str(document["auth"]), validate=True).decode()
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise InvalidArgument("invalid X-Registry-Auth header: auth is not base64 user:password") from None
+        username, _, password = pair.partition(":")
+    identity_token = str(document.get("identitytoken") or "")
+    registry_token = str(document.get("registrytoken") or "")
+    if not (username or password or identity_token or registry_token):
         return None
     from hakobune.image.registry.auth import Credentials
 
-    return Credentials(str(username), str(password))
-
-
-def _with_credentials(method, credentials) -> dict:
-    """The keyword for the client's credentials, when the engine's `method`
-    takes them; without that the engine uses the server's own credential
-    store (the Docker config of the user running `hakobune serve`)."""
-    import inspect
-
-    if credentials is None:
-        return {}
-    try:
-        accepted = "credentials" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        accepted = False
-    return {"credentials": credentials} if accepted else {}
+    return Credentials(username, password, identity_token=identity_token, registry_token=registry_token)
 
 
 def create(engine, request):
-    """Pull (fromImage) or import (fromSrc)."""
+    """Pull (fromImage; every tag when it names a repository and no tag is
+    given, as dockerd) or import (fromSrc)."""
     if request.arg("fromImage"):
-        reference = _reference(request.arg("fromImage"), request.arg("tag"))
+        image, tag = request.arg("fromImage"), request.arg("tag")
+        reference = _reference(image, tag)
         platform = request.arg("platform") or None
-        extra = _with_credentials(engine.pull, registry_auth(request))
-        messages = run_with_progress(lambda progress: engine.pull(reference, platform=platform, progress=progress,
-                                                                  **extra))
-        return H.Stream(200, H.json_lines(messages))
+        credentials = registry_auth(request)
+        if not tag and _names_only_a_repository(image):
+            def work(progress):
+                return engine.pull_all_tags(image, platform=platform, progress=progress, credentials=credentials)
+        else:
+            def work(progress):
+                return engine.pull(reference, platform=platform, progress=progress, credentials=credentials)
+        return progress_answer(work)
     if request.arg("fromSrc") == "-":
         repo = request.arg("repo")
         reference = _reference(repo, request.arg("tag")) if repo else None
@@ -138,11 +142,26 @@ def create(engine, request):
     raise InvalidArgument("fromImage or fromSrc is required")
 
 
+def _names_only_a_repository(name: str) -> bool:
+    """No tag and no digest: "busybox", "127.0.0.1:5000/a/b" (a port is no tag)."""
+    last = name.rsplit("/", 1)[-1]
+    return "@" not in name and ":" not in last
+
+
 def push(engine, request):
-    reference = _reference(request.params["name"], request.arg("tag"))
-    extra = _with_credentials(engine.push, registry_auth(request))
-    messages = run_with_progress(lambda progress: engine.push(reference, progress=progress, **extra))
-    return H.Stream(200, H.json_lines(_with_push_aux(messages)))
+    """Push one tag, or every tag of the repository when no tag is given (`docker push -a`)."""
+    name, tag = request.params["name"], request.arg("tag")
+    credentials = registry_auth(request)
+    if not tag and _names_only_a_repository(name):
+        def work(progress):
+            return engine.push_all_tags(name, progress=progress, credentials=credentials)
+    else:
+        reference = _reference(name, tag)
+
+        def work(progress):
+            return engine.push(reference, progress=progress, credentials=credentials)
+    # dockerd reports every push error inside the stream, after "The push refers to repository"
+    return H.Stream(200, H.json_lines(_with_push_aux(run_with_progress(work))))
 
 
 _PUSHED = re.compile(r"(?P<tag>[^\s:]+): digest: (?P<digest>\S+) size: (?P<size>\d+)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from hakobune.errors import HakobuneError
+from hakobune.errors import HakobuneError, SystemFailure, Unauthorized
 
 _END = object()
 
@@ -59,26 +59,64 @@ def _bar(current: int, total: int) -> str:
 def run_with_progress(work, final=None):
     """Yield the messages of `work(progress)` as dicts, then `final(result)`'s
     messages if given; an error becomes Docker's error message."""
-    messages: queue.Queue = queue.Queue()
-    outcome = {}
+    run = _ProgressRun(work)
+    yield from run.messages(final)
 
-    def progress(status, ident=None):
-        messages.put(message(status, ident))
 
-    def target():
+def progress_answer(work, decorate=None):
+    """The answer to a pull: dockerd answers an error that comes before any
+    progress as a plain error response with its status (a pull of a missing
+    tag is a 404 `{"message"}`; refused credentials a 500, not a 401, which
+    would make the docker CLI ask for a login), a later one inside the 200
+    stream.  `decorate(messages)` may add to the stream."""
+    from hakobune.api import http as H
+
+    run = _ProgressRun(work)
+    first = run.next_message()
+    if first is _END:
+        error = run.outcome.get("exception")
+        if isinstance(error, Unauthorized):
+            raise SystemFailure(error.message)
+        if error is not None:
+            raise error
+    messages = run.messages(None, first)
+    return H.Stream(200, H.json_lines(decorate(messages) if decorate else messages))
+
+
+class _ProgressRun:
+    """`work(progress)` in a thread, its messages on a queue."""
+
+    def __init__(self, work):
+        self.queue: queue.Queue = queue.Queue()
+        self.outcome: dict = {}
+        self.work = work
+        threading.Thread(target=self._target, daemon=True).start()
+
+    def _progress(self, status, ident=None) -> None:
+        self.queue.put(message(status, ident))
+
+    def _target(self) -> None:
         try:
-            outcome["result"] = work(progress)
+            self.outcome["result"] = self.work(self._progress)
         except HakobuneError as e:
-            outcome["error"] = e.message
+            self.outcome["error"] = e.message
+            self.outcome["exception"] = e
         except Exception as e:  # noqa: BLE001 - reported in the stream
-            outcome["error"] = f"{type(e).__name__}: {e}"
+            self.outcome["error"] = f"{type(e).__name__}: {e}"
+            self.outcome["exception"] = SystemFailure(self.outcome["error"])
         finally:
-            messages.put(_END)
+            self.queue.put(_END)
 
-    threading.Thread(target=target, daemon=True).start()
-    while (item := messages.get()) is not _END:
-        yield item
-    if "error" in outcome:
-        yield {"errorDetail": {"message": outcome["error"]}, "error": outcome["error"]}
-    elif final is not None:
-        yield from final(outcome.get("result"))
+    def next_message(self):
+        return self.queue.get()
+
+    def messages(self, final=None, first=None):
+        item = first if first is not None else self.queue.get()
+        while item is not _END:
+            yield item
+            item = self.queue.get()
+        if "error" in self.outcome:
+            error = self.outcome["error"]
+            yield {"errorDetail": {"message": error}, "error": error}
+        elif final is not None:
+            yield from final(self.outcome.get("result"))

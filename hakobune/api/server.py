@@ -1,7 +1,10 @@
 """Listeners and the connection loop of `hakobune serve`.
 
 Addresses as dockerd takes them (`-H`): ``unix:///run/hakobune/hakobune.sock``
-(the default), ``tcp://127.0.0.1:2375``, ``fd://`` is not supported.
+(the default), ``tcp://127.0.0.1:2375``, and ``fd://`` for the sockets
+systemd passes by socket activation (LISTEN_FDS, LISTEN_PID; ``fd://N``
+takes only descriptor N): contrib/systemd/hakobune.socket.  An activated
+socket is systemd's: its mode is the unit's, and it is not removed at exit.
 
 The unix socket is created mode 0600, owned by root: access to it is root
 access on this host (whoever can create a container can mount / into it).
@@ -31,6 +34,8 @@ from hakobune.api import http as H
 from hakobune.errors import InvalidArgument, SystemFailure
 
 DEFAULT_SOCKET = "/run/hakobune/hakobune.sock"
+_DRAIN_LIMIT = 4 << 20  # bytes of an unread request body read away to keep the connection
+_LINGER_SECONDS = 2.0  # how long a connection closed on a sending client reads on
 
 
 class TLSOptions:
@@ -57,7 +62,12 @@ class TLSOptions:
 
 
 def parse_address(text: str) -> tuple[str, object]:
-    """("unix", path) or ("tcp", (host, port))."""
+    """("unix", path), ("tcp", (host, port)) or ("fd", number or None)."""
+    if text.startswith("fd://"):
+        number = text[len("fd://"):]
+        if number and not number.isdigit():
+            raise InvalidArgument(f"invalid daemon address {text}: fd:// or fd://NUMBER expected")
+        return "fd", int(number) if number else None
     if text.startswith("unix://"):
         path = text[len("unix://"):] or DEFAULT_SOCKET
         if not path.startswith("/"):
@@ -72,7 +82,7 @@ def parse_address(text: str) -> tuple[str, object]:
         return "tcp", (host, int(port))
     if text.startswith("/"):
         return "unix", text
-    raise InvalidArgument(f"invalid daemon address {text}: unix:// or tcp:// expected")
+    raise InvalidArgument(f"invalid daemon address {text}: unix://, tcp:// or fd:// expected")
 
 
 def _is_loopback(host: str) -> bool:
@@ -93,11 +103,68 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
 
+_activated: list[int] | None = None
+
+
+def activated_fds() -> list[int]:
+    """The listening sockets systemd passed this process (SD_LISTEN_FDS_START
+    = 3), taken once: the variables are removed so that no child takes them."""
+    global _activated
+    if _activated is None:
+        _activated = []
+        if os.environ.get("LISTEN_PID") == str(os.getpid()):
+            try:
+                count = int(os.environ.get("LISTEN_FDS") or 0)
+            except ValueError:
+                count = 0
+            _activated = list(range(3, 3 + count))
+        for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+            os.environ.pop(name, None)
+        for fd in _activated:
+            os.set_inheritable(fd, False)
+    return _activated
+
+
+def open_listeners(address: str, handler_class, group: str | None = None, tls: TLSOptions | None = None) -> list:
+    """The servers for one -H address: one, or one per activated socket for fd://."""
+    kind, where = parse_address(address)
+    if kind != "fd":
+        return [open_listener(address, handler_class, group, tls)]
+    fds = activated_fds()
+    if where is not None:
+        if where not in fds:
+            raise InvalidArgument(f"fd://{where}: not a socket passed by systemd (LISTEN_FDS)")
+        fds = [where]
+    if not fds:
+        raise InvalidArgument("fd://: no sockets were passed (start it from a systemd socket unit)")
+    return [_activated_listener(fd, handler_class, tls or TLSOptions()) for fd in fds]
+
+
+def _activated_listener(fd: int, handler_class, tls: TLSOptions):
+    listening = socket.socket(fileno=fd)
+    if listening.family == socket.AF_UNIX:
+        server = _UnixServer(listening.getsockname(), handler_class, bind_and_activate=False)
+    else:
+        host, port = listening.getsockname()[:2]
+        if not _is_loopback(host) and not tls.verify:
+            listening.close()
+            raise InvalidArgument(f"refusing to serve the activated socket {host}:{port} without --tlsverify")
+        server = _TCPServer((host, port), handler_class, bind_and_activate=False)
+    server.socket.close()
+    server.socket = listening
+    if tls.tls and listening.family != socket.AF_UNIX:
+        server.socket = tls.context().wrap_socket(listening, server_side=True)
+    server.activated = True
+    return server
+
+
 def open_listener(address: str, handler_class, group: str | None = None, tls: TLSOptions | None = None):
     kind, where = parse_address(address)
     tls = tls or TLSOptions()
     if kind == "unix":
         return _unix_listener(where, handler_class, group)
+    if kind == "fd":
+        raise InvalidArgument("fd:// gives several listeners: use open_listeners")
     host, port = where
     if not _is_loopback(host) and not tls.verify:
         raise InvalidArgument(f"refusing to listen on {host}:{port} without --tlsverify: anyone who can reach "
@@ -171,6 +238,9 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
             answer = self.router.handle(self.command, path, query, self.headers, body)
         except Exception as e:  # noqa: BLE001 - every error answers, none kills the connection
             answer = H.error_response(e)
+            if isinstance(e, H.RequestTooLarge):  # the rest of the body is not read: the connection ends
+                self.close_connection = True
+                body = None
             if not isinstance(e, (InvalidArgument,)) and not hasattr(e, "http_status"):
                 import traceback
 
@@ -183,6 +253,25 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
             self._stream(answer)
         else:
             self._send(answer)
+        if self.unread_body:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Before closing on a client that may still be sending (an oversized
+        body): end our side, then read and discard for a short while, so the
+        close does not reset the connection before the client has read the
+        answer."""
+        import time
+
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            while (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                if not self.connection.recv(1 << 16):
+                    break
+        except OSError:
+            pass
 
     def _body(self):
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -190,11 +279,22 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length")
         return H.LengthReader(self.rfile, int(length) if length and length.isdigit() else 0)
 
+    unread_body = False  # set when a request's body was left unread: the connection ends
+
     def _drain(self, body) -> None:
-        """What the handler left of the body, so the next request parses."""
+        """What the handler left of the body, so the next request parses;
+        more than _DRAIN_LIMIT left (a refused oversized body) is not read:
+        the connection is closed after the answer instead."""
+        if body is None or getattr(body, "left", 0) > _DRAIN_LIMIT:
+            self.close_connection = self.unread_body = True
+            return
+        drained = 0
         try:
-            while body.read(1 << 20):
-                pass
+            while data := body.read(1 << 20):
+                drained += len(data)
+                if drained > _DRAIN_LIMIT:
+                    self.close_connection = self.unread_body = True
+                    return
         except (InvalidArgument, OSError):
             self.close_connection = True
 
@@ -249,6 +349,9 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
             hijack.run(self.connection, self.rfile)
         except (BrokenPipeError, ConnectionResetError):
             pass
+        # what the client sent and nobody read would turn our close into a
+        # reset, which the client may see before the end of the output
+        self._linger()
 
 
 def serve(router, addresses, group: str | None = None, tls: TLSOptions | None = None, ready=None) -> None:
@@ -257,7 +360,7 @@ def serve(router, addresses, group: str | None = None, tls: TLSOptions | None = 
     import signal
 
     handler = make_handler(router)
-    servers = [open_listener(address, handler, group, tls) for address in addresses]
+    servers = [server for address in addresses for server in open_listeners(address, handler, group, tls)]
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -276,6 +379,6 @@ def serve(router, addresses, group: str | None = None, tls: TLSOptions | None = 
         for server in servers:
             server.shutdown()
             server.server_close()
-            if isinstance(server, _UnixServer):
+            if isinstance(server, _UnixServer) and not getattr(server, "activated", False):
                 with contextlib.suppress(OSError):
                     os.unlink(server.server_address)

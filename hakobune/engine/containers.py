@@ -229,7 +229,14 @@ def unix_time_of(text: str) -> float:
     if not text or text.startswith("0001-"):
         return 0.0
     base, _, fraction = text.rstrip("Z").partition(".")
-    seconds = calendar.timegm(_time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+    try:  # the fixed layout by slices: strptime costs ~30 µs a call, and ps calls it per container
+        fields = (int(base[0:4]), int(base[5:7]), int(base[8:10]), int(base[11:13]), int(base[14:16]),
+                  int(base[17:19]))
+        seconds = calendar.timegm(fields + (0, 0, 0)) if len(base) == 19 else None
+    except ValueError:
+        seconds = None
+    if seconds is None:
+        seconds = calendar.timegm(_time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
     return seconds + (float("0." + fraction) if fraction else 0.0)
 
 

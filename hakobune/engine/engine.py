@@ -451,12 +451,13 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
 
     # --- registries --------------------------------------------------------------
 
-    def pull(self, reference: str, platform: str | None = None, progress=None) -> str:
+    def pull(self, reference: str, platform: str | None = None, progress=None, credentials=None) -> str:
         """POST /images/create?fromImage=: pull `reference` (``:latest`` when
         untagged); returns the image id.  `progress(status, id)` hears docker's
         messages: "latest: Pulling from library/busybox", per layer ("Pulling fs
         layer", "Already exists", "Download complete", "Pull complete"), then
-        "Digest: …" and "Status: …"."""
+        "Digest: …" and "Status: …".  `credentials` (registry.auth.Credentials,
+        an API client's X-Registry-Auth) replace the stored login."""
         from hakobune.image import registry
         from hakobune.oci.reference import parse_pull_target
 
@@ -489,11 +490,12 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
                     status = f"Status: Image is up to date for {target.familiar}"
             report(status, ident)
 
-        image_id = registry.pull(store, target, platform=chosen, progress=relay)
+        image_id = registry.pull(store, target, platform=chosen, progress=relay, credentials=credentials)
         self._image_event("pull", str(target.familiar), name=target.familiar_name)
         return image_id
 
-    def pull_all_tags(self, reference: str, platform: str | None = None, progress=None) -> list[str]:
+    def pull_all_tags(self, reference: str, platform: str | None = None, progress=None,
+                      credentials=None) -> list[str]:
         """`docker pull --all-tags`: every tag of the repository; the image ids."""
         from hakobune.image import registry
         from hakobune.oci.reference import parse_named
@@ -502,7 +504,7 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
         if not named.is_name_only:
             raise InvalidArgument("tag can't be used with --all-tags/-a")
         report = progress or (lambda status, ident=None: None)
-        tags = registry.list_tags(named)
+        tags = registry.list_tags(named, credentials=credentials)
         if not tags:
             raise NotFound(f"no tags found for {named.familiar_name}")
         ids = []
@@ -512,11 +514,12 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
                 report(status, ident)
 
         for tag in tags:
-            ids.append(self.pull(str(named.with_tag(tag)), platform=platform, progress=per_tag))
+            ids.append(self.pull(str(named.with_tag(tag)), platform=platform, progress=per_tag,
+                                 credentials=credentials))
         report(f"Status: Downloaded newer image for {named.familiar_name}", None)
         return ids
 
-    def push_all_tags(self, reference: str, progress=None) -> list[str]:
+    def push_all_tags(self, reference: str, progress=None, credentials=None) -> list[str]:
         """`docker push --all-tags`: every local tag of the repository; the digests."""
         from hakobune.oci.reference import parse_named
 
@@ -527,9 +530,9 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
         tagged = [ref for ref, _ in references if ref.tag is not None]
         if not tagged:
             raise NotFound(f"An image does not exist locally with the tag: {named.familiar_name}")
-        return [self.push(str(ref), progress=progress) for ref in tagged]
+        return [self.push(str(ref), progress=progress, credentials=credentials) for ref in tagged]
 
-    def push(self, reference: str, progress=None) -> str:
+    def push(self, reference: str, progress=None, credentials=None) -> str:
         """POST /images/{name}/push: push the image `reference` names to its
         registry; returns the manifest's digest.  Layers are named by their
         diff id's short form, as docker's messages do ("Preparing", "Pushed",
@@ -559,7 +562,7 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
             report(status, ident)
 
         try:
-            digest = registry.push(self.image_store, str(target), progress=relay)
+            digest = registry.push(self.image_store, str(target), progress=relay, credentials=credentials)
             self._image_event("push", target.familiar, name=target.familiar_name)
             return digest
         except Unauthorized as e:

@@ -32,6 +32,13 @@ def merged_dir(container_dir: str) -> str:
 
 
 def is_mounted(container_dir: str) -> bool:
+    try:
+        if os.stat(merged_dir(container_dir)).st_dev == os.stat(container_dir).st_dev:
+            return False  # an overlay mounted there would have a device of its own
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
     target = os.path.realpath(merged_dir(container_dir))
     try:
         with open("/proc/self/mountinfo", "rb") as f:

@@ -96,3 +96,31 @@ def test_exec_inspect_and_docker_py_exec_run(api, sleeper):
             client.api.exec_inspect("0" * 64)
     finally:
         client.close()
+
+
+def test_exec_ids_and_the_programs_pid(api, sleeper):
+    """Container inspect lists the live exec instances (null when none), and
+    an exec's Pid is its program's host pid, without a TTY too."""
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=api.host, version="auto")
+    try:
+        assert client.api.inspect_container(sleeper)["ExecIDs"] is None
+        created = client.api.exec_create(sleeper, ["sleep", "2"])["Id"]
+        assert client.api.inspect_container(sleeper)["ExecIDs"] == [created]
+        output = client.api.exec_start(created, stream=True)
+        deadline = time.monotonic() + 10
+        while not (inspected := client.api.exec_inspect(created))["Pid"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = inspected["Pid"]
+        assert inspected["Running"] is True and pid > 0
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert f.read() == b"sleep\x002\x00"
+        container_pid = client.api.inspect_container(sleeper)["State"]["Pid"]
+        assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{container_pid}/ns/pid")
+        for _ in output:
+            pass
+        finished = client.api.exec_inspect(created)
+        assert (finished["Running"], finished["ExitCode"], finished["Pid"]) == (False, 0, pid)
+        assert client.api.inspect_container(sleeper)["ExecIDs"] is None
+    finally:
+        client.close()

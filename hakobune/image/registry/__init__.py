@@ -6,16 +6,19 @@ until a function is called: `hakobune run` of a local image pays nothing.
 """
 
 
-def pull(store, reference, platform=None, progress=None, insecure_registries=()):
-    """Pull `reference` into `store`; returns the image id (see `pulling.pull`)."""
+def pull(store, reference, platform=None, progress=None, insecure_registries=(), credentials=None):
+    """Pull `reference` into `store`; returns the image id (see `pulling.pull`).
+    `credentials` (auth.Credentials) replace the user's stored ones."""
     from hakobune.image.registry.pulling import pull as _pull
-    return _pull(store, reference, platform=platform, progress=progress, insecure_registries=insecure_registries)
+    return _pull(store, reference, platform=platform, progress=progress, insecure_registries=insecure_registries,
+                 credentials=credentials)
 
 
-def push(store, reference, progress=None, insecure_registries=()):
+def push(store, reference, progress=None, insecure_registries=(), credentials=None):
     """Push the image `reference` names; returns the manifest's digest (see `pushing.push`)."""
     from hakobune.image.registry.pushing import push as _push
-    return _push(store, reference, progress=progress, insecure_registries=insecure_registries)
+    return _push(store, reference, progress=progress, insecure_registries=insecure_registries,
+                 credentials=credentials)
 
 
 def login(host, username, password, verify=True, insecure_registries=()):
@@ -29,7 +32,7 @@ def logout(host):
     return _logout(host)
 
 
-def list_tags(reference, insecure_registries=()) -> list[str]:
+def list_tags(reference, insecure_registries=(), credentials=None) -> list[str]:
     """The tags of `reference`'s repository in its registry (`pulling.list_tags`)."""
     from hakobune.image.registry.pulling import list_tags as _list_tags
-    return _list_tags(reference, insecure_registries=insecure_registries)
+    return _list_tags(reference, insecure_registries=insecure_registries, credentials=credentials)

@@ -22,9 +22,23 @@ DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 _HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 
 
-class Credentials(NamedTuple):
+class _UserPassword(NamedTuple):
     username: str
     password: str
+
+
+class Credentials(_UserPassword):
+    """What answers a registry's challenge: a user and password (the pair
+    compares as a tuple), or the tokens an API client may send instead
+    (Docker's AuthConfig): `identity_token`, an OAuth refresh token traded
+    at the token server; `registry_token`, a bearer token sent to the
+    registry as it is."""
+
+    def __new__(cls, username: str, password: str, identity_token: str = "", registry_token: str = ""):
+        self = super().__new__(cls, username, password)
+        self.identity_token = identity_token
+        self.registry_token = registry_token
+        return self
 
 
 def config_path() -> str:

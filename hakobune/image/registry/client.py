@@ -40,6 +40,10 @@ MAX_RETRY_AFTER = 30
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 
 
+_BODILESS_ERRORS = {401: "unauthorized: authentication required",
+                    403: "denied: requested access to the resource is denied"}
+
+
 class Transient(Exception):
     """A failure worth trying again (internal)."""
 
@@ -127,7 +131,8 @@ class Response:
                 return "; ".join(parts)
             return body.decode(errors="replace").strip()[:200]
         except Exception:  # noqa: BLE001 - the body is only for the message
-            return http.client.responses.get(self.status, str(self.status))
+            # no JSON errors (a HEAD's answer has no body): the distribution client's words
+            return _BODILESS_ERRORS.get(self.status) or http.client.responses.get(self.status, str(self.status))
         finally:
             self.close()
 
@@ -161,6 +166,9 @@ class Client:
         return self._credentials
 
     def _authorization(self, scope: str) -> str | None:
+        credentials = self.credentials
+        if credentials is not None and credentials.registry_token:
+            return f"Bearer {credentials.registry_token}"
         with self._lock:
             if self._scheme_in_use == "basic" and self.credentials is not None:
                 return _basic(self.credentials)
@@ -202,9 +210,17 @@ class Client:
         realm = self._bearer["realm"]
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {}
-        if self.credentials is not None:
+        method, body = "GET", None
+        if self.credentials is not None and self.credentials.identity_token:
+            # OAuth2: the refresh token is traded for an access token (POST, a form)
+            method, url = "POST", realm
+            form = [("grant_type", "refresh_token"), ("refresh_token", self.credentials.identity_token),
+                    ("client_id", "hakobune"), *query]
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif self.credentials is not None:
             headers["Authorization"] = _basic(self.credentials)
-        response = self._send("GET", url, headers, None, redirects=3)
+        response = self._send(method, url, headers, body, redirects=3)
         with response:
             if response.status == 401 or response.status == 403:
                 raise Unauthorized(f"unauthorized: the token server {_origin(realm)} refused the credentials: "

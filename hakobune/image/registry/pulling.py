@@ -42,14 +42,15 @@ MANIFEST_LIMIT = 4 << 20
 ACCEPT = ", ".join([OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
 
-def pull(store, reference, platform=None, progress=None, insecure_registries=()) -> str:
+def pull(store, reference, platform=None, progress=None, insecure_registries=(), credentials=None) -> str:
     """Pull `reference` (text or Reference) into the ImageStore `store`;
     returns the image id.  `platform` (oci.platform.Platform) picks an
     index's entry, the host's by default; `progress(status, id)` hears of
-    each step (from worker threads too)."""
+    each step (from worker threads too).  `credentials` (auth.Credentials)
+    replace the user's stored ones."""
     target = parse_pull_target(reference) if isinstance(reference, str) else reference
     report = progress or (lambda status, ident=None: None)
-    client = Client(target.domain, insecure_registries=insecure_registries)
+    client = Client(target.domain, insecure_registries=insecure_registries, credentials=credentials)
     scope = repository_scope(target.path)
     try:
         return _Pull(store, client, target, scope, platform, report).run()
@@ -64,13 +65,13 @@ def pull(store, reference, platform=None, progress=None, insecure_registries=())
         client.close()
 
 
-def list_tags(reference, insecure_registries=()) -> list[str]:
+def list_tags(reference, insecure_registries=(), credentials=None) -> list[str]:
     """GET /v2/<name>/tags/list, following the Link header's pages."""
     import json
     import urllib.parse
 
     target = parse_pull_target(reference) if isinstance(reference, str) else reference
-    client = Client(target.domain, insecure_registries=insecure_registries)
+    client = Client(target.domain, insecure_registries=insecure_registries, credentials=credentials)
     scope = repository_scope(target.path)
     path, tags = f"/v2/{target.path}/tags/list?n=1000", []
     try:

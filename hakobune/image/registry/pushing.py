@@ -47,15 +47,16 @@ SAMPLE_SIZE = 256 << 10
 _DOCKER_LAYER_TYPES = {"": DOCKER_LAYER, "gzip": DOCKER_LAYER_GZIP, "zstd": DOCKER_LAYER_ZSTD}
 
 
-def push(store, reference, progress=None, insecure_registries=()) -> str:
+def push(store, reference, progress=None, insecure_registries=(), credentials=None) -> str:
     """Push the image named `reference` (``:latest`` when untagged) to its
-    registry; returns the manifest's digest."""
+    registry; returns the manifest's digest.  `credentials`
+    (auth.Credentials) replace the user's stored ones."""
     target = parse(reference) if isinstance(reference, str) else reference
     if target.tag is None:
         raise NotFound(f"an image to push needs a tag: {target.familiar}")
     report = progress or (lambda status, ident=None: None)
     image = store.resolve(str(target))
-    client = Client(target.domain, insecure_registries=insecure_registries)
+    client = Client(target.domain, insecure_registries=insecure_registries, credentials=credentials)
     scope = repository_scope(target.path, "pull,push")
     try:
         return _push(store, client, target, image, scope, report)
