@@ -1,25 +1,35 @@
 """`hakobune build`: a cold build, a fully cached rebuild, a rebuild after touching one copied file.
 
-    .venv/bin/python bench/build_cache.py [--files 2000] [--runs 3] [--docker]
+    .venv/bin/python bench/build_cache.py [--files 2000] [--runs 3] \
+        [--docker-host unix:///run/hkref/docker.sock]
 
 The Dockerfile is the issue's realistic one: several RUN steps, a COPY of
 ``--files`` small files, and a multi-stage copy.  A temporary store gets the
 busybox image (hakobune.testing.busybox); each figure is the median of
 ``--runs`` runs of the real `hakobune` binary:
 
-- ``cold``: ``build --no-cache`` with the result removed first;
+- ``cold``: ``build --no-cache`` with the result removed first (for
+  hakobune, every image the builds made and the cache: no layer is left to
+  reuse; the classic builder's are all removed too);
 - ``cached``: the same build again, every step a cache hit;
 - ``touched``: one copied file's content changed, so that COPY and the steps
   after it run again.
 
-With ``--docker`` and a reachable Docker daemon that has ``busybox:latest``,
-the same three figures for ``DOCKER_BUILDKIT=1 docker build``, side by side.
-Needs root (the builds' mounts); removes everything it made.
+With a reference Docker daemon (``--docker-host``, else $DOCKER_HOST) that
+has ``busybox:latest``, the same three figures for its classic builder
+(``DOCKER_BUILDKIT=0``) and for BuildKit (``DOCKER_BUILDKIT=1``: a docker
+client with buildx, else Debian's docker.io client at /usr/bin/docker, whose
+BuildKit is built in), side by side in one run.
+Needs root (the builds' mounts); removes everything it made, also when
+interrupted or terminated (SIGTERM): the images, and the classic builder's
+images of the first stage, which it leaves dangling.  BuildKit's cache
+records of these builds stay in that daemon's build cache.
 """
 
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,8 +68,11 @@ def make_context(directory: str, files: int) -> None:
 
 def timed(argv, env=None) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr}")
+    return elapsed
 
 
 class Hakobune:
@@ -83,61 +96,117 @@ class Hakobune:
                 context]
 
     def remove_result(self) -> None:
-        subprocess.run([HAKOBUNE, "--root", self.root, "--runroot", self.runroot, "rmi", "-f", "bench:1"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """The image and every image the builds made (dangling ones too), so that
+        no layer of an earlier build is there to be reused: a cold build is cold."""
+        for args in (("rmi", "-f", "bench:1"), ("image", "prune", "-f"), ("builder", "prune", "-af")):
+            subprocess.run([HAKOBUNE, "--root", self.root, "--runroot", self.runroot, *args],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def env(self):
         return None
 
 
 class Docker(Hakobune):
-    name = "buildkit"
+    """A reference daemon's classic builder, or its BuildKit."""
 
-    def __init__(self, base: str):
-        pass
+    def __init__(self, host: str, buildkit: bool):
+        self.host = host
+        self.buildkit = buildkit
+        self.name = "buildkit" if buildkit else "classic"
+        self.client = "docker"
+        if buildkit and subprocess.run(["docker", "buildx", "version"], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL).returncode != 0:
+            self.client = "/usr/bin/docker"  # Debian's 20.10 client: BuildKit without buildx
+        self.before = set(self.docker("images", "-aq", "--no-trunc").split())
+
+    def docker(self, *args) -> str:
+        return subprocess.run([self.client, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              env=self.env()).stdout
+
+    def available(self) -> bool:
+        return (shutil.which(self.client) is not None and
+                subprocess.run([self.client, "image", "inspect", "busybox:latest"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=self.env()).returncode == 0)
 
     def build_argv(self, context: str, *flags) -> list[str]:
-        return ["docker", "build", "-q", *flags, "-t", "bench:1", context]
+        return [self.client, "build", "-q", *flags, "-t", "bench:1", context]
 
     def remove_result(self) -> None:
-        subprocess.run(["docker", "rmi", "-f", "bench:1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.clean()
+
+    def clean(self) -> None:
+        """The result, and the dangling images these builds left (the classic
+        builder keeps the first stage's): made since the start, and made by
+        one of this Dockerfile's steps (the daemon is shared, so BuildKit's
+        cache is not pruned)."""
+        self.docker("rmi", "-f", "bench:1")
+        steps = [line.split(None, 1)[1] for line in DOCKERFILE.splitlines() if line.startswith("RUN ")]
+        removed = True
+        while removed:
+            removed = False
+            for image in set(self.docker("images", "-q", "--no-trunc", "-f", "dangling=true").split()) - self.before:
+                history = self.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
+                if any(step in history for step in steps) and self.docker("rmi", image):
+                    removed = True  # it printed what it deleted
 
     def env(self):
-        return {**os.environ, "DOCKER_BUILDKIT": "1"}
+        return {**os.environ, "DOCKER_HOST": self.host, "DOCKER_BUILDKIT": "1" if self.buildkit else "0"}
 
 
-def measure(builder, context: str, runs: int) -> dict:
-    figures = {"cold": [], "cached": [], "touched": []}
+def measure(builders, context: str, runs: int) -> dict:
+    """Each builder's median figures; the builders take turns within each run,
+    so that the machine's load (other work on it) falls on all of them alike."""
+    figures = {builder.name: {"cold": [], "cached": [], "touched": []} for builder in builders}
     touched = os.path.join(context, "src", "d00", "file00000.txt")
     for run in range(runs):
-        builder.remove_result()
-        figures["cold"].append(timed(builder.build_argv(context, "--no-cache"), builder.env()))
-        figures["cached"].append(timed(builder.build_argv(context), builder.env()))
-        with open(touched, "a") as f:
-            f.write(f"touched {run} {time.time()}\n")
-        figures["touched"].append(timed(builder.build_argv(context), builder.env()))
-    return {name: statistics.median(values) for name, values in figures.items()}
+        for builder in builders:
+            with open(touched, "w") as f:
+                f.write(f"file 0 run {run}\n")
+            mine = figures[builder.name]
+            builder.remove_result()
+            mine["cold"].append(timed(builder.build_argv(context, "--no-cache"), builder.env()))
+            mine["cached"].append(timed(builder.build_argv(context), builder.env()))
+            with open(touched, "a") as f:
+                f.write(f"touched {run} {time.time()}\n")
+            mine["touched"].append(timed(builder.build_argv(context), builder.env()))
+    return {name: {figure: statistics.median(values) for figure, values in mine.items()}
+            for name, mine in figures.items()}
+
+
+def unmount_below(base: str) -> None:
+    """What an interrupted build left mounted in the bench's store."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f if line.split()[4].startswith(base + "/")]
+    for point in sorted(points, reverse=True):
+        subprocess.run(["umount", "-l", point], stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--docker", action="store_true")
+    parser.add_argument("--docker-host", default=os.environ.get("DOCKER_HOST", ""),
+                        help="a reference Docker daemon to compare with (default: $DOCKER_HOST)")
     options = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: the finally blocks clean up
     base = tempfile.mkdtemp(prefix="bench-build-", dir="/var/tmp")
     results = {}
+    references = []
     try:
         context = os.path.join(base, "context")
         os.mkdir(context)
         make_context(context, options.files)
         builders = [Hakobune(base)]
-        if options.docker and shutil.which("docker"):
-            builders.append(Docker(base))
+        if options.docker_host and shutil.which("docker"):
+            references = [Docker(options.docker_host, buildkit) for buildkit in (True, False)]
+            builders += [docker for docker in references if docker.available()]
+        results = measure(builders, context, options.runs)
         for builder in builders:
-            results[builder.name] = measure(builder, context, options.runs)
             builder.remove_result()
     finally:
+        for docker in references:
+            docker.clean()
+        unmount_below(base)
         shutil.rmtree(base, ignore_errors=True)
     print(f"{'':10}" + "".join(f"{name:>12}" for name in results))
     for figure in ("cold", "cached", "touched"):

@@ -98,7 +98,20 @@ def _options(request, context_dir: str):
     return BuildOptions(context_dir, text, os.path.basename(name), tags=request.args("t"), build_args=build_args,
                         labels=_json_object(request, "labels"), target=request.arg("target") or "",
                         no_cache=request.flag("nocache"), pull=request.flag("pull"), network=network,
-                        platform=request.arg("platform") or "", ignore_patterns=load_patterns(context_dir, dockerfile))
+                        platform=request.arg("platform") or "", ignore_patterns=load_patterns(context_dir, dockerfile),
+                        cache_from=_cache_from(request))
+
+
+def _cache_from(request) -> list[str]:
+    """The ``cachefrom`` query: a JSON array of image names."""
+    text = request.arg("cachefrom")
+    try:
+        names = json.loads(text) if text else []
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise InvalidArgument(f"invalid cachefrom: {text}")
+    return names
 
 
 def build(engine, request):

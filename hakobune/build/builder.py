@@ -55,7 +55,7 @@ class BuildOptions:
     def __init__(self, context_dir: str, dockerfile_text: str, dockerfile_name: str = "Dockerfile",
                  tags=(), build_args: dict | None = None, labels: dict | None = None, target: str = "",
                  no_cache: bool = False, pull: bool = False, network: str = "default", platform: str = "",
-                 ignore_patterns=(), explain_cache: bool = False):
+                 ignore_patterns=(), explain_cache: bool = False, cache_from=()):
         self.context_dir = context_dir
         self.dockerfile_text = dockerfile_text
         self.dockerfile_name = dockerfile_name
@@ -69,6 +69,7 @@ class BuildOptions:
         self.platform = platform
         self.ignore_patterns = list(ignore_patterns)
         self.explain_cache = explain_cache
+        self.cache_from = list(cache_from)
 
 
 class _State:
@@ -126,6 +127,16 @@ def _trim_fraction(value: int, scale: int) -> str:
         return str(whole)
     digits = len(str(scale)) - 1
     return f"{whole}.{fraction:0{digits}d}".rstrip("0")
+
+
+def _set_default_path(config: dict) -> None:
+    """The classic builder's setDefaultPath: a stage whose base has no PATH
+    gets the default one in its Env (so the built image has it too)."""
+    from hakobune.oci.defaults import DEFAULT_PATH_ENV
+
+    env = list(config.get("Env") or [])
+    if not any(entry.partition("=")[0] == "PATH" for entry in env):
+        config["Env"] = env + [DEFAULT_PATH_ENV]
 
 
 def set_env(env: list[str], name: str, value: str) -> list[str]:
@@ -258,6 +269,7 @@ class Builder:
         self.consumed: set[str] = set()
         self.filename = options.dockerfile_name
         self._context_tree = None
+        self._cache_sources = None
 
     # --- the whole build ---------------------------------------------------------------
 
@@ -350,9 +362,11 @@ class Builder:
             image_id = self._image(base, stage.platform)
         if image_id is None:
             self.write(" ---> \n")  # the classic builder's empty id for scratch
-            return _State(None, {})
-        self.write(f" ---> {image_id.split(':')[-1][:12]}\n")
-        state = _State(image_id, copy.deepcopy(self.store.get(image_id).config.raw))
+            state = _State(None, {})
+        else:
+            self.write(f" ---> {image_id.split(':')[-1][:12]}\n")
+            state = _State(image_id, copy.deepcopy(self.store.get(image_id).config.raw))
+        _set_default_path(state.config)
         self._run_triggers(state)
         return state
 
@@ -425,7 +439,7 @@ class Builder:
         ports = expose_ports(args)
         exposed = dict(state.config.get("ExposedPorts") or {})
         exposed.update({port: {} for port in ports})
-        self._metadata(state, {**state.config, "ExposedPorts": exposed}, "EXPOSE " + " ".join(ports))
+        self._metadata(state, {**state.config, "ExposedPorts": exposed}, "EXPOSE " + " ".join(sorted(args)))
 
     def _volume(self, state, instruction, args) -> None:
         volumes = dict(state.config.get("Volumes") or {})
@@ -442,7 +456,9 @@ class Builder:
         self._metadata(state, {**state.config, "StopSignal": args[0]}, "STOPSIGNAL " + args[0])
 
     def _shell(self, state, instruction, args) -> None:
-        self._metadata(state, {**state.config, "Shell": list(args)}, f"SHELL [{' '.join(args)}]")
+        config = {**state.config, "Shell": list(args)}
+        created_by = list(args) + ["#(nop) ", f"SHELL [{' '.join(args)}]"]  # the new shell says it
+        self._step(state, config, created_by, " ".join(created_by), running_line=True)
 
     def _command_of(self, state, instruction) -> list[str]:
         if instruction.json:
@@ -462,10 +478,7 @@ class Builder:
         self._metadata(state, config, "ENTRYPOINT " + go_quote_list(command))
 
     def _onbuild(self, state, instruction, args) -> None:
-        trigger = instruction.trigger
-        text = trigger.original.strip()
-        keyword, _, rest = text.partition(" ")
-        text = keyword.upper() + (" " + rest.strip() if rest.strip() else "")
+        text = instruction.trigger.original.strip()  # as written, its keyword's case kept (as Docker)
         triggers = list(state.config.get("OnBuild") or []) + [text]
         self._metadata(state, {**state.config, "OnBuild": triggers}, "ONBUILD " + text)
 
@@ -624,10 +637,15 @@ class Builder:
         from hakobune.build.check import parse_flags
 
         flags = parse_flags(instruction)
+        for name in ("chown", "chmod"):  # expanded as Docker's CopyCommand.Expand does
+            if flags.get(name):
+                flags[name] = _expand_flag(flags[name], state.env_map(), self.escape)
         with contextlib.ExitStack() as stack:
             scratch = stack.enter_context(_scratch_dir(self.build_dir))
             plan = _CopyPlan(self, state, instruction, args, flags, keyword, stack, scratch)
-            created_by = self._comment_cmd(state, f"{keyword} {plan.describe()} in {args[-1]} ", single=True)
+            chown = f"--chown={flags['chown']}" if flags.get("chown") else ""  # no space after it, as Docker
+            created_by = self._comment_cmd(state, f"{keyword} {chown}{plan.describe()} in {args[-1]} ",
+                                           single=True)
             cache_text = "\n".join([" ".join(created_by).replace(plan.digest, "<content>"),
                                     f"chown={flags['chown']}", f"chmod={flags['chmod']}",
                                     f"from={flags.get('from', '')}", plan.digest])
@@ -642,6 +660,10 @@ class Builder:
         created_text = created_by if isinstance(created_by, str) else " ".join(created_by)
         key = self.cache.key(state.image_id, cache_text)
         hit = None if self.options.no_cache else self.cache.lookup(key)
+        if hit is None and self.options.cache_from and not self.options.no_cache:
+            hit = self._from_cache_sources(state, config, created_text)
+            if hit is not None:
+                self.cache.record(key, hit, state.image_id, cache_text)
         if hit is not None:
             self.write(" ---> Using cache\n")
         else:
@@ -658,6 +680,63 @@ class Builder:
         state.image_id = hit
         state.raw = self.store.get(hit).config.raw
         state.config = copy.deepcopy(config)
+
+    # --- --cache-from ----------------------------------------------------------------
+
+    def cache_sources(self) -> list:
+        """The --cache-from images in the store, (id, raw config); names that are
+        not there are skipped, as the classic builder skips them."""
+        from hakobune.errors import NotFound
+
+        if self._cache_sources is None:
+            self._cache_sources = []
+            for name in self.options.cache_from:
+                try:
+                    image = self.store.resolve(name)
+                except (NotFound, HakobuneError):
+                    continue
+                self._cache_sources.append((image.id, self.store.get(image.id).config.raw))
+        return self._cache_sources
+
+    def _from_cache_sources(self, state: _State, config: dict, created_by: str) -> str | None:
+        """The classic builder's cache from images it did not build (pulled,
+        loaded): a source whose history and layers extend the parent's and
+        whose next history entry was made by this step.  At the source's last
+        entry the source itself is the step's image; before it, an image of
+        the parent plus that entry (and its layer, already in the layer store)
+        is made, its history entry the source's own, so that the next step's
+        parent is again a prefix of the source."""
+        parent = state.raw if state.image_id else {}
+        parent_history = parent.get("history") or []
+        parent_layers = (parent.get("rootfs") or {}).get("diff_ids") or []
+        for source_id, source in self.cache_sources():
+            history = source.get("history") or []
+            layers = (source.get("rootfs") or {}).get("diff_ids") or []
+            depth = len(parent_history)
+            if (len(history) <= depth or history[:depth] != parent_history or layers[:len(parent_layers)] !=
+                    parent_layers or history[depth].get("created_by") != created_by):
+                continue
+            self._cache_sources = [(source_id, source)]  # stay on this source, as Docker does
+            if depth == len(history) - 1:
+                return source_id
+            return self._restore_from_source(state, config, source_id, history[depth], layers, len(parent_layers))
+        return None
+
+    def _restore_from_source(self, state: _State, config: dict, source_id: str, entry: dict,
+                             layers: list[str], parent_layer_count: int) -> str:
+        from hakobune.image.model import LayerSource
+
+        diff_id = None if entry.get("empty_layer") else layers[parent_layer_count]
+        diff_ids = layers[:parent_layer_count] + ([diff_id] if diff_id else [])
+        config_bytes = _image_config(state, config, entry.get("created_by", ""), diff_id, history_entry=entry)
+        source_record = self.store.read_record(source_id)
+        with self.store.lease() as lease:
+            lease.hold(*source_record.chain_ids)
+            new = self.store.prepare(config_bytes, [LayerSource(d) for d in diff_ids], parent=state.image_id or "")
+            new.record.layer_blobs.update({d: list(blobs) for d, blobs in source_record.layer_blobs.items()
+                                           if d in diff_ids})
+            self.store.commit([new], [], lease=lease)
+        return new.id
 
     def _commit(self, state: _State, config: dict, created_by: str, action) -> str:
         from hakobune.image.archive import add_child_image
@@ -683,8 +762,10 @@ def _copy_file(path: str, out) -> None:
             out.write(chunk)
 
 
-def _image_config(state: _State, config: dict, created_by: str, diff_id: str | None) -> bytes:
-    """The step's image config, its keys in Docker's order."""
+def _image_config(state: _State, config: dict, created_by: str, diff_id: str | None,
+                  history_entry: dict | None = None) -> bytes:
+    """The step's image config, its keys in Docker's order (its history entry
+    `history_entry` as given, when the step comes from a --cache-from image)."""
     import json
 
     from hakobune.image import _timefmt
@@ -703,6 +784,8 @@ def _image_config(state: _State, config: dict, created_by: str, diff_id: str | N
     entry = {"created": created, "created_by": created_by}
     if diff_id is None:
         entry["empty_layer"] = True
+    if history_entry is not None:
+        entry = history_entry
     doc["history"] = list(base.get("history") or []) + [entry]
     doc["os"] = base.get("os") or "linux"
     diff_ids = list((base.get("rootfs") or {}).get("diff_ids") or [])
@@ -824,9 +907,14 @@ class _CopyPlan:
         return entries, archives
 
     def _digest(self) -> str:
+        """The sources' content digest; the plan is kept for `apply` when it did
+        not depend on what the image has at the destination (the common case:
+        a destination ending in /), which saves walking the sources twice."""
         from hakobune.build.context import content_digest
 
-        entries, archives = self._entries(lambda path: False)
+        asked = []
+        entries, archives = self._entries(lambda path: asked.append(path) or False)
+        self.planned = None if asked else (entries, archives)
         return content_digest(entries + archives, self.keep_owner)
 
     def describe(self) -> str:
@@ -844,17 +932,17 @@ class _CopyPlan:
         of the layer tar itself (the copied entries and their parent
         directories as the overlay's copy-up would record them), which saves
         writing everything twice."""
-        from hakobune.build.context import parent_directories, write_copy_tar
+        from hakobune.build.context import in_layer_order, parent_directories, write_copy_tar
         from hakobune.image.tarlayer import apply_layer
 
         owner = self._owner(root)
-        entries, archives = self._entries(lambda path: _is_directory_in(root.merged, path))
+        entries, archives = self.planned or self._entries(lambda path: _is_directory_in(root.merged, path))
         tar_path = os.path.join(self.scratch, "copy.tar")
         if entries and not archives:
             parents = parent_directories(root.merged, entries)
             if parents is not None:
                 with open(tar_path, "wb") as out:
-                    write_copy_tar(parents + entries, out, owner, self.chmod, self.keep_owner, len(parents))
+                    write_copy_tar(in_layer_order(parents + entries), out, owner, self.chmod, self.keep_owner)
                 return tar_path
         if entries:
             with open(tar_path, "wb") as out:

@@ -10,7 +10,8 @@ name, fsync, rename), so the cache survives across builds: the image id,
 the parent's and the cache text, one a line.  A hit whose image was removed
 since is ignored (and forgotten).  `explain_miss` says why a step found
 nothing (``build --explain-cache``): what differs from the closest step
-recorded on the same parent; `prune` is ``builder prune``.
+recorded on the same parent; `prune` is ``builder prune``; `entries` what
+``system df`` shows of it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,21 @@ class BuildCache:
                    f"(cached: {lines[index] if index < len(lines) else ''})"
         return "the content or metadata of the files it copies changed"
 
+    def entries(self):
+        """Every recorded step: (key, image id, parent id, cache text, the
+        record's modification time)."""
+        names = sorted(os.listdir(self.directory)) if os.path.isdir(self.directory) else []
+        for key in names:
+            if key.startswith("."):
+                continue
+            try:
+                with open(self._path(key)) as f:
+                    image_id, parent, text = f.read().split("\n", 2)
+                mtime = os.stat(self._path(key)).st_mtime
+            except (OSError, ValueError):
+                continue
+            yield key, image_id, parent, text, mtime
+
     def forget(self, key: str) -> None:
         try:
             os.unlink(self._path(key))
@@ -88,18 +104,14 @@ class BuildCache:
 
     def prune(self, everything: bool = False) -> tuple[list[str], int]:
         """Forget the entries whose image is gone (every entry with
-        `everything`); (keys forgotten, bytes freed)."""
-        forgotten, freed = [], 0
+        `everything`); (keys forgotten, bytes freed: none, the layers are the
+        images' and go with them, as `system df` counts them)."""
+        forgotten = []
         names = sorted(os.listdir(self.directory)) if os.path.isdir(self.directory) else []
         for key in names:
             if key.startswith("."):
                 continue
-            try:
-                size = os.path.getsize(self._path(key))
-            except OSError:
-                continue
             if everything or self.lookup(key) is None:
                 self.forget(key)
                 forgotten.append(key)
-                freed += size
-        return forgotten, freed
+        return forgotten, 0

@@ -223,17 +223,29 @@ def parent_directories(merged: str, entries: list[CopyEntry]) -> list[CopyEntry]
             if path not in destinations]
 
 
+def in_layer_order(entries: list[CopyEntry]) -> list[CopyEntry]:
+    """`entries` as `difftar.pack_layer` would write the tree they make: one
+    entry per destination (the last written wins), in byte order of the
+    path's components, each directory before its content, so that the tar
+    is the one packing the unpacked layer again gives (save and push pack
+    built layers again)."""
+    last = {entry.destination: entry for entry in entries}
+    return sorted(last.values(), key=lambda entry: [os.fsencode(part) for part in
+                                                     entry.destination.strip("/").split("/")])
+
+
 def write_copy_tar(entries: list[CopyEntry], out, owner: tuple[int, int] | None, chmod: int | None,
-                   keep_owner: bool, parents: int = 0) -> None:
+                   keep_owner: bool) -> None:
     """The tar of `entries` at their destinations: owner `owner` (else 0:0, or the
-    source's own when `keep_owner`), mode `chmod` when given.  The first
-    `parents` entries are directories kept as they are (or made 0755 root)."""
+    source's own when `keep_owner`), mode `chmod` when given.  Entries without
+    a host path are parent directories, kept as they are (or made 0755,
+    owned by `owner` or root)."""
     import tarfile
 
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        for index, entry in enumerate(entries):
-            if index < parents:
-                tar.addfile(_parent_member(entry))
+        for entry in entries:
+            if entry.host_path is None:
+                tar.addfile(_parent_member(entry, owner))
                 continue
             info = entry.info
             member = tarfile.TarInfo(entry.destination.lstrip("/") or ".")
@@ -258,7 +270,9 @@ def write_copy_tar(entries: list[CopyEntry], out, owner: tuple[int, int] | None,
                     tar.addfile(member, data)
 
 
-def _parent_member(entry: CopyEntry):
+def _parent_member(entry: CopyEntry, owner: tuple[int, int] | None):
+    """A directory above what is copied: as it is in the image, or a new one
+    0755 owned by --chown's owner (root without), as Docker makes them."""
     import tarfile
     import time
 
@@ -267,6 +281,8 @@ def _parent_member(entry: CopyEntry):
     info = entry.info
     if info is None:
         member.mode, member.mtime = 0o755, int(time.time())
+        if owner is not None:
+            member.uid, member.gid = owner
     else:
         member.mode, member.mtime = stat.S_IMODE(info.st_mode), int(info.st_mtime)
         member.uid, member.gid = info.st_uid, info.st_gid

@@ -4,8 +4,10 @@ The context is a directory, or ``-``: a tar on stdin (plain or compressed),
 or a Dockerfile on stdin with no context.  ``-f`` names another Dockerfile
 (relative to the current directory, also outside the context; ``-f -``
 reads it from stdin); the .dockerignore (or ``<Dockerfile>.dockerignore``)
-of the context applies.  The output is the classic builder's stream; ``-q``
-prints only the image id (and, if the build fails, the stream on stderr).
+of the context applies.  The output is the classic builder's stream
+(``--progress=plain``), or on a terminal (``auto``, or ``tty``) a live display
+of the steps as BuildKit's (hakobune.build.progress); ``-q`` prints only the
+image id (and, if the build fails, the stream on stderr).
 A failing RUN exits with its command's exit status, as docker does.
 """
 
@@ -29,8 +31,8 @@ def build_command():
                                       "build", default="default"),
                           Flag.bool("no-cache", "", "Do not use cache when building the image"),
                           Flag.string("platform", "", "Set platform if server is multi-platform capable"),
-                          Flag.string("progress", "", "Set type of progress output (accepted; the classic "
-                                      "builder's output is always printed)"),
+                          Flag.string("progress", "", "Set type of progress output (\"auto\", \"plain\", "
+                                      "\"tty\"). Use plain to show container output", default="auto"),
                           Flag.bool("pull", "", "Always attempt to pull a newer version of the image"),
                           Flag.bool("quiet", "q", "Suppress the build output and print image ID on success"),
                           Flag.list("tag", "t", "Name and optionally a tag in the \"name:tag\" format"),
@@ -159,6 +161,24 @@ def context_size(context_dir: str, patterns, dockerfile: str) -> int:
     return total
 
 
+def _display(progress: str):
+    """The live display for ``--progress=tty`` (and ``auto`` on a terminal), else None (plain)."""
+    from hakobune.cli.main import CLIError
+
+    mode = (progress or "auto").lower()
+    if mode not in ("auto", "plain", "tty"):
+        raise CLIError(f'invalid progress mode "{progress}": use auto, plain or tty')
+    if mode == "plain" or (mode == "auto" and not sys.stdout.isatty()):
+        return None
+    from hakobune.build.progress import TTYDisplay
+
+    try:
+        width = os.get_terminal_size(sys.stdout.fileno()).columns
+    except OSError:
+        width = 80
+    return TTYDisplay(sys.stdout, width)
+
+
 def _run_build(inv, engine, context_dir, dockerfile_text, dockerfile_name, dockerfile_path) -> int:
     from hakobune.build.builder import BuildFailed, BuildOptions
     from hakobune.build.errors import BuildError
@@ -169,9 +189,10 @@ def _run_build(inv, engine, context_dir, dockerfile_text, dockerfile_name, docke
                            build_args=_pairs(o.build_arg, True), labels=_pairs(o.label, False),
                            target=o.target or "", no_cache=o.no_cache, pull=o.pull, network=o.network,
                            platform=o.platform or "", ignore_patterns=load_patterns(context_dir, dockerfile_path),
-                           explain_cache=o.explain_cache)
+                           explain_cache=o.explain_cache, cache_from=o.cache_from or [])
     captured: list[str] = []
-    if not o.quiet:
+    display = None if o.quiet else _display(o.progress)
+    if not o.quiet and display is None:
         from hakobune.cli.images import human_size
 
         size = context_size(context_dir, options.ignore_patterns, dockerfile_name if dockerfile_path else "")
@@ -180,6 +201,8 @@ def _run_build(inv, engine, context_dir, dockerfile_text, dockerfile_name, docke
     def output(text: str) -> None:
         if o.quiet:
             captured.append(text)
+        elif display is not None:
+            display.feed(text)
         else:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -187,11 +210,19 @@ def _run_build(inv, engine, context_dir, dockerfile_text, dockerfile_name, docke
     try:
         image_id = engine.build_image(options, output)
     except (BuildFailed, BuildError) as error:
+        if display is not None:
+            display.close(failed=True)
         sys.stdout.flush()
         if o.quiet:
             sys.stderr.write("".join(captured))
         sys.stderr.write(f"{error}\n")
         return error.code if isinstance(error, BuildFailed) else 1
+    except BaseException:
+        if display is not None:
+            display.close(failed=True)
+        raise
+    if display is not None:
+        display.close()
     if o.quiet:
         sys.stdout.write(image_id + "\n")
     if o.iidfile:

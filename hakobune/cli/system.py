@@ -75,9 +75,26 @@ def _df_verbose(usage: dict) -> int:
     text += ("\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      "
              "CREATED   STATUS    NAMES\n"
              "\nLocal Volumes space usage:\n\n" + volumes_df_table(usage.get("Volumes")) +
-             "\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n")
+             _build_cache_table(usage.get("BuildCache") or []))
     write(text)
     return 0
+
+
+def _build_cache_table(cache: list[dict]) -> str:
+    """docker's verbose df section for the build cache (its buildCacheContext)."""
+    from hakobune.cli.images import since
+    from hakobune.image._timefmt import unix_seconds
+
+    table = ("table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}"
+             "\t{{.Shared}}")
+    headers = {"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
+               "LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}
+    rows = [{"ID": entry["ID"][:12] + ("*" if entry.get("InUse") else ""), "CacheType": entry["Type"],
+             "Size": human_size(entry.get("Size", 0), 3), "CreatedSince": since(unix_seconds(entry["CreatedAt"])),
+             "LastUsedSince": since(unix_seconds(entry["LastUsedAt"])), "UsageCount": str(entry.get("UsageCount", 0)),
+             "Shared": "true" if entry.get("Shared") else "false"} for entry in cache]
+    total = sum(entry.get("Size", 0) for entry in cache if not entry.get("Shared"))
+    return f"\nBuild cache usage: {human_size(total)}\n\n" + render(table, rows, headers, table)
 
 
 def _arch() -> str:
@@ -269,6 +286,10 @@ def prune(inv):
             image_lines.append(f"deleted: {item['Deleted']}")
     text += prune_text("Deleted Images:", image_lines)
     reclaimed += images.get("SpaceReclaimed", 0)
+    cache = report.get("BuildCache") or {}
+    if cache.get("CachesDeleted"):
+        text += "Deleted build cache objects:\n" + "".join(f"{key}\n" for key in cache["CachesDeleted"]) + "\n"
+    reclaimed += cache.get("SpaceReclaimed", 0)
     write(text + f"Total reclaimed space: {human_size(reclaimed)}\n")
     return 0
 

@@ -54,6 +54,38 @@ class BuildOperations:
         return {"CachesDeleted": deleted, "SpaceReclaimed": reclaimed}
 
 
+    def build_cache_usage(self) -> list[dict]:
+        """GET /system/df's BuildCache: a record per cached step (its layer's
+        size; Shared when an image still holds that layer, so that only what
+        `builder prune` can free counts) and per RUN --mount=type=cache
+        directory ("exec.cachemount")."""
+        from hakobune.build.cache import BuildCache
+        from hakobune.image._timefmt import format_ns
+
+        build_dir = os.path.join(self.root, "build")
+        store = self.image_store
+        records = []
+        for key, image_id, parent, text, mtime in BuildCache(os.path.join(build_dir, "cache"), store).entries():
+            image = store.read_record(image_id)
+            parent_record = store.read_record(parent) if parent != "scratch" else None
+            parent_layers = len(parent_record.chain_ids) if parent_record is not None else 0
+            made_a_layer = image is not None and len(image.chain_ids) > parent_layers
+            size = store.layers.size(image.chain_ids[-1]) if made_a_layer else 0
+            shared = image is not None
+            stamp = format_ns(int(mtime * 1e9))
+            records.append({"ID": key[:25], "Parent": "", "Type": "regular",
+                            "Description": text.split("\n", 1)[0][:200], "InUse": False, "Shared": shared,
+                            "Size": size, "CreatedAt": stamp, "LastUsedAt": stamp, "UsageCount": 1})
+        mounts = os.path.join(build_dir, "cache-mounts")
+        for name in sorted(os.listdir(mounts)) if os.path.isdir(mounts) else []:
+            path = os.path.join(mounts, name)
+            stamp = format_ns(os.stat(path).st_mtime_ns)
+            records.append({"ID": name[:25], "Parent": "", "Type": "exec.cachemount",
+                            "Description": "cached mount from exec", "InUse": False, "Shared": False,
+                            "Size": _tree_size(path), "CreatedAt": stamp, "LastUsedAt": stamp, "UsageCount": 1})
+        return records
+
+
 def _tree_size(path: str) -> int:
     total = 0
     for directory, _, files in os.walk(path):

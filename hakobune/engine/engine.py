@@ -645,7 +645,7 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
             containers = len(store.users.containers_using(summary["Id"]))
             images.append({**summary, "Containers": containers, "SharedSize": shared})
         return {"LayersSize": sum(sizes.values()), "Images": images, "Containers": self._container_usage(),
-                "Volumes": self.volumes_disk_usage(), "BuildCache": []}
+                "Volumes": self.volumes_disk_usage(), "BuildCache": self.build_cache_usage()}
 
     def _container_usage(self) -> list[dict]:
         """GET /system/df's Containers: summaries with SizeRw and SizeRootFs."""
@@ -720,6 +720,7 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
                 report["Volumes"] = prune_volumes(filters={k: v for k, v in container_filters.items()
                                                            if k != "until"})
         report["Images"] = self.prune_images(all=all, filters=container_filters)
+        report["BuildCache"] = self.prune_build_cache(all=all)  # as docker's, which prunes it too
         return report
 
 

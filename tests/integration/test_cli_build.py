@@ -91,11 +91,11 @@ CMD ["from", "cmd"]
     rows = history(hk, "meta:1")
     assert rows[0] == '/bin/sh -ec #(nop)  CMD ["from" "cmd"]'
     assert rows[1] == '/bin/sh -ec #(nop)  ENTRYPOINT ["/bin/echo"]'
-    assert rows[2] == "/bin/sh -c #(nop)  SHELL [/bin/sh -ec]"
+    assert rows[2] == "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]"  # the new shell says it, as Docker
     assert rows[3] == ("/bin/sh -c #(nop)  HEALTHCHECK &{[\"CMD-SHELL\" \"echo ok\"] \"5s\" \"0s\" \"0s\" \"0s\" "
                        "'\\x03'}")
     assert rows[6] == "/bin/sh -c #(nop)  VOLUME [/data]"
-    assert rows[7] == "/bin/sh -c #(nop)  EXPOSE 53/udp 8080/tcp"
+    assert rows[7] == "/bin/sh -c #(nop)  EXPOSE 53/udp 8080"  # the words as written, sorted (as Docker)
     assert rows[9] == "/bin/sh -c #(nop)  ENV GREETING=hello WHO=the world"
     assert rows[10] == "/bin/sh -c #(nop)  MAINTAINER someone <a@b.c>"
     assert len(rows) == 12  # 11 steps + busybox's own
@@ -132,7 +132,7 @@ RUN true
     assert rows[0] == "/bin/sh -c true"
     assert rows[1] == '/bin/sh -c echo exec form > /app/exec'
     assert rows[2] == '/bin/sh -c echo "ran as $(id -u) in $(pwd)" > /app/ran && cat msg.txt'
-    assert rows[3].startswith("/bin/sh -c #(nop) COPY file:") and rows[3].endswith(" in /owned ")
+    assert rows[3].startswith("/bin/sh -c #(nop) COPY --chown=nobody:nobodyfile:") and rows[3].endswith(" in /owned ")
     assert rows[4].startswith("/bin/sh -c #(nop) COPY multi:") and rows[4].endswith(" in /etc/conf/ ")
     assert rows[5].startswith("/bin/sh -c #(nop) COPY dir:") and rows[5].endswith(" in /app/dir/ ")
     assert rows[7] == "/bin/sh -c #(nop) WORKDIR /app"

@@ -178,3 +178,48 @@ def test_cache_forgets_entries_whose_image_is_gone(tmp_path):
     assert os.path.exists(tmp_path / "cache" / key)
     assert cache.lookup(key) is None  # no such image in the store
     assert not os.path.exists(tmp_path / "cache" / key)
+
+
+# --- the tty display -------------------------------------------------------------------
+
+def test_tty_display_frames_follow_the_classic_stream():
+    import io
+
+    from hakobune.build.progress import TTYDisplay
+
+    now = [100.0]
+    out = io.StringIO()
+    display = TTYDisplay(out, width=60, clock=lambda: now[0])
+    display.closed = True  # no ticker frames: only the fed ones
+    display.feed("Step 1/3 : FROM busybox\n ---> abc\nStep 2/3 : RUN make\n ---> Running in 1234\n")
+    now[0] += 2.5
+    display.feed("compiling\nlinking\n")
+    frame = out.getvalue()[out.getvalue().rindex("[+] Building"):]
+    assert " => => # compiling" in frame and " => => # linking" in frame
+    assert "[2/3] RUN make" in frame and "2.5s" in frame
+    display.feed(" ---> def\nStep 3/3 : COPY a /a\n ---> Using cache\n ---> 999\nSuccessfully built 999\n"
+                 "Successfully tagged x:1\n")
+    display.closed = False
+    display.close()
+    final = out.getvalue()
+    tail = final[final.rindex("[+] Building"):]
+    lines = tail.replace("\x1b[K", "").replace("\r", "").splitlines()
+    assert lines[0] == "[+] Building 2.5s (3/3) FINISHED"
+    assert lines[1].startswith(" => [1/3] FROM busybox") and lines[1].endswith("0.0s") and len(lines[1]) == 59
+    assert lines[2].startswith(" => [2/3] RUN make") and lines[2].endswith("2.5s")
+    assert lines[3].startswith(" => CACHED [3/3] COPY a /a")
+    assert lines[4:] == [" => exporting to image", " => => writing image 999", " => => naming to x:1"]
+    assert "# compiling" not in tail  # a finished step's output is not in the summary
+
+
+def test_tty_display_keeps_a_steps_output_on_one_line_each():
+    import io
+
+    from hakobune.build.progress import TTYDisplay
+
+    out = io.StringIO()
+    display = TTYDisplay(out, width=80, clock=lambda: 0.0)
+    display.closed = True
+    display.feed("Step 1/1 : RUN wget x\n 10%\r 50%\r100% done\r\n\x1b[31mred\x1b[0m\n")
+    frame = out.getvalue()[out.getvalue().rindex("[+] Building"):]
+    assert " => => # 100% done\x1b[K" in frame and " => => # ^[[31mred^[[0m\x1b[K" in frame
