@@ -1,7 +1,7 @@
 """Latency of `exec C true` into a running busybox container: hakobune
 against docker and podman when they are installed and usable here.
 
-    .venv/bin/python bench/exec_latency.py [--runs N]
+    [DOCKER_HOST=unix:///run/hkref/docker.sock] .venv/bin/python bench/exec_latency.py [--runs N] [--hakobune LAUNCHER]
 
 hakobune runs on a temporary --root/--runroot with busybox imported from
 Debian's busybox-static; docker is measured if its daemon answers and has a
@@ -11,11 +11,14 @@ exceed this root's hard limits) with the same busybox imported.  Prints
 the median and the 10th/90th percentiles in milliseconds, the interpreter's
 own start for scale (with and without site's start-up hooks, which some
 hosts load with a costly .pth), and the ratios to hakobune's median.  Everything it
-creates is removed at the end, even on failure.
+creates is removed at the end, even on failure or SIGTERM.  DOCKER_HOST (and
+the other DOCKER_* variables) reach docker only: hakobune's commands run
+without them, as hakobune's CLI honours DOCKER_HOST as an API client.
 """
 
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -26,6 +29,7 @@ import time
 from hakobune.testing import busybox
 
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
+HAKOBUNE_ENV = {key: value for key, value in os.environ.items() if not key.startswith("DOCKER_")}
 
 
 def time_command(argv: list[str], runs: int, env: dict | None = None) -> list[float]:
@@ -48,8 +52,8 @@ def report(name: str, samples: list[float]) -> float:
     return median
 
 
-def quiet(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+def quiet(argv: list[str], timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def busybox_tar(work: str) -> str:
@@ -70,10 +74,11 @@ class Hakobune:
     def __init__(self, work: str, tar: str):
         self.runroot = os.path.join(work, "hk-run")
         self.base = [HAKOBUNE, "--root", os.path.join(work, "hk-root"), "--runroot", self.runroot]
-        imported = quiet(self.base + ["import", "-c", 'CMD ["sh"]', tar, "busybox:latest"])
+        imported = quiet(self.base + ["import", "-c", 'CMD ["sh"]', tar, "busybox:latest"], env=HAKOBUNE_ENV)
         if imported.returncode != 0:
             raise RuntimeError(f"hakobune import: {imported.stderr.strip()}")
-        started = quiet(self.base + ["run", "-d", "--name", "bench-exec", "busybox", "sleep", "3600"])
+        started = quiet(self.base + ["run", "-d", "--name", "bench-exec", "busybox", "sleep", "3600"],
+                        env=HAKOBUNE_ENV)
         if started.returncode != 0:
             raise RuntimeError(f"hakobune run: {started.stderr.strip()}")
 
@@ -81,7 +86,7 @@ class Hakobune:
         return self.base + ["exec", "bench-exec", "true"]
 
     def close(self) -> None:
-        quiet(self.base + ["rm", "-f", "bench-exec"])
+        quiet(self.base + ["rm", "-f", "bench-exec"], env=HAKOBUNE_ENV)
         from hakobune.monitor.launcher import stop_zygotes  # the monitors' common parent outlives them
 
         stop_zygotes(self.runroot)
@@ -148,6 +153,10 @@ class Podman:
 
 def main() -> None:
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 30
+    global HAKOBUNE
+    if "--hakobune" in sys.argv:  # another launcher (e.g. an older checkout's) to compare with
+        HAKOBUNE = os.path.abspath(sys.argv[sys.argv.index("--hakobune") + 1])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on SIGTERM as on Ctrl-C
     # An installed package has its bytecode compiled; an editable checkout
     # under PYTHONDONTWRITEBYTECODE would otherwise recompile on every run.
     import compileall
@@ -163,15 +172,15 @@ def main() -> None:
         report("python3 -c pass (with site)", time_command([sys.executable, "-c", "pass"], runs))
         own = Hakobune(work, tar)
         engines.append(own)
-        time_command(own.argv(), 3)
-        medians = {own.name: report(own.name, time_command(own.argv(), runs))}
+        time_command(own.argv(), 3, HAKOBUNE_ENV)
+        medians = {own.name: report(own.name, time_command(own.argv(), runs, HAKOBUNE_ENV))}
         # The same without site's start-up hooks (a .pth in site-packages
         # can cost 10+ ms: some sandboxes import certifi from one), the
         # package found through PYTHONPATH instead, as the monitor starts.
-        bare_env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(hakobune.__file__))}
+        bare_env = {**HAKOBUNE_ENV, "PYTHONPATH": os.path.dirname(os.path.dirname(hakobune.__file__))}
         report("python3 -S -c pass (no site)", time_command([sys.executable, "-S", "-c", "pass"], runs))
         report("hakobune exec C true (python -S)", time_command([sys.executable, "-S", *own.argv()], runs, bare_env))
-        for kind in (Docker, Podman):
+        for kind in () if "--no-others" in sys.argv else (Docker, Podman):
             reason = kind.usable()
             if reason:
                 print(f"{kind.name:<36} skipped: {reason}")

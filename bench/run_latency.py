@@ -9,14 +9,21 @@ The line "(runtime as processes)" runs the runtime's verbs as
 `hakobune-runtime` processes (HAKOBUNE_RUNTIME_IN_MONITOR=0), as hakobune
 did before the monitor called the runtime's library in a fork of itself.
 
-    .venv/bin/python bench/run_latency.py [--runs N] [--no-profile]
+    [DOCKER_HOST=unix:///run/hkref/docker.sock] .venv/bin/python bench/run_latency.py [--runs N] [--no-profile] \
+        [--no-others] [--hakobune LAUNCHER]
 
 Everything runs against a temporary store (busybox imported from the test
-fixture's rootfs) removed at the end.
+fixture's rootfs) removed at the end, also on SIGTERM or Ctrl-C.  DOCKER_HOST
+(and the other DOCKER_* variables) reach docker only: hakobune's commands
+run without them, as hakobune's CLI honours DOCKER_HOST as an API client
+and would otherwise time the other daemon.  Podman runs with runc and
+explicit ulimits (its crun refuses this hybrid cgroup host, and its default
+ulimits exceed this root's hard limits).
 """
 
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -25,6 +32,18 @@ import tempfile
 import time
 
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
+# podman's crun refuses this hybrid cgroup host; its default ulimits exceed root's hard limits here
+PODMAN_OPTIONS = ("--runtime", "runc")
+PODMAN_RUN_OPTIONS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
+
+
+def hakobune_env(**extra) -> dict:
+    """The environment of hakobune's commands: no DOCKER_HOST, DOCKER_CONTEXT
+    or other DOCKER_* variable (meant for docker), which would make
+    hakobune's CLI a client of that daemon."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DOCKER_")}
+    env.update(extra)
+    return env
 
 
 def timed(argv: list[str], env: dict | None = None) -> float:
@@ -42,24 +61,41 @@ def median_of(argv: list[str], runs: int, warmup: int = 2, env: dict | None = No
     return statistics.median(timed(argv, env) for _ in range(runs))
 
 
-def other_engines() -> list[tuple[str, list[str]]]:
-    """docker and podman, when installed and a busybox image is local."""
+def samples_of(argv: list[str], runs: int, warmup: int = 2, env: dict | None = None) -> list[float]:
+    for _ in range(warmup):
+        timed(argv, env)
+    return [timed(argv, env) for _ in range(runs)]
+
+
+def other_engines() -> list[tuple[str, list[str], tuple]]:
+    """(name, command, run options) of docker and podman, when installed,
+    a busybox image is local and a `run --rm busybox true` works."""
     found = []
     for name in ("docker", "podman"):
         path = shutil.which(name)
         if not path:
             continue
-        probe = subprocess.run([path, "image", "inspect", "busybox"], stdout=subprocess.DEVNULL,
+        command = [path, *PODMAN_OPTIONS] if name == "podman" else [path]
+        run_options = PODMAN_RUN_OPTIONS if name == "podman" else ()
+        probe = subprocess.run([*command, "image", "inspect", "busybox"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        if probe.returncode == 0:
-            found.append((name, [path]))
-        else:
+        if probe.returncode != 0:
             print(f"({name}: no local busybox image or no daemon: skipped)")
+            continue
+        trial = subprocess.run([*command, "run", "--rm", *run_options, "--network", "none", "busybox", "true"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if trial.returncode != 0:
+            print(f"({name}: `run` fails here: {trial.stderr.decode().strip()[:160]}: skipped)")
+            continue
+        found.append((name, command, run_options))
+    if "DOCKER_HOST" in os.environ:
+        print(f"(docker: DOCKER_HOST={os.environ['DOCKER_HOST']}; hakobune runs without it)")
     return found
 
 
 def has_networks(base: list[str]) -> bool:
-    probe = subprocess.run([*base, "network", "ls"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = subprocess.run([*base, "network", "ls"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=hakobune_env())
     return probe.returncode == 0
 
 
@@ -74,7 +110,7 @@ def make_store(work: str) -> list[str]:
             t.add(os.path.join(rootfs, name), arcname=name)
     base = [HAKOBUNE, "--root", os.path.join(work, "root"), "--runroot", os.path.join(work, "run")]
     subprocess.run([*base, "import", "-c", 'CMD ["sh"]', tar, "busybox:latest"], check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, env=hakobune_env())
     return base
 
 
@@ -88,25 +124,26 @@ def compile_package() -> None:
     compileall.compile_dir(os.path.dirname(hakobune.__file__), quiet=1)
 
 
-def breakdown(base: list[str], runs: int) -> None:
+def breakdown(base: list[str], runs: int, network: str = "none") -> None:
     """The run's parts, each as its own CLI call (so each pays the interpreter's start)."""
-    print("\nwhere `hakobune run --rm --network none busybox true` spends its time (medians):")
+    env = hakobune_env()
+    print(f"\nwhere `hakobune run --rm --network {network} busybox true` spends its time (medians):")
     parts = {"python -I -S -c pass": [], "python -c 'import hakobune.cli.main'": [],
              "hakobune version (CLI start)": [], "create": [], "start (monitor + runtime)": [],
              "wait (exit seen)": [], "rm": []}
     for _ in range(runs):
-        parts["python -I -S -c pass"].append(timed([sys.executable, "-I", "-S", "-c", "pass"]))
+        parts["python -I -S -c pass"].append(timed([sys.executable, "-I", "-S", "-c", "pass"], env))
         parts["python -c 'import hakobune.cli.main'"].append(
             timed([sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {_parent()!r}); "
-                   "import hakobune.cli.main"]))
-        parts["hakobune version (CLI start)"].append(timed([*base, "version"]))
+                   "import hakobune.cli.main"], env))
+        parts["hakobune version (CLI start)"].append(timed([*base, "version"], env))
         started = time.perf_counter()
-        out = subprocess.run([*base, "create", "--network", "none", "busybox", "true"], check=True,
-                             stdout=subprocess.PIPE).stdout.decode().strip()
+        out = subprocess.run([*base, "create", "--network", network, "busybox", "true"], check=True,
+                             stdout=subprocess.PIPE, env=env).stdout.decode().strip()
         parts["create"].append((time.perf_counter() - started) * 1000)
-        parts["start (monitor + runtime)"].append(timed([*base, "start", out]))
-        parts["wait (exit seen)"].append(timed([*base, "wait", out]))
-        parts["rm"].append(timed([*base, "rm", out]))
+        parts["start (monitor + runtime)"].append(timed([*base, "start", out], env))
+        parts["wait (exit seen)"].append(timed([*base, "wait", out], env))
+        parts["rm"].append(timed([*base, "rm", out], env))
     for name, samples in parts.items():
         print(f"  {name:<40} {statistics.median(samples):7.1f} ms")
 
@@ -131,7 +168,7 @@ def profile(base: list[str]) -> None:
         f.write(code)
     try:
         subprocess.run([sys.executable, "-m", "cProfile", "-o", out, script], check=False,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, env=hakobune_env())
         stats = pstats.Stats(out)
         print("\nthe CLI process of one `run --rm` (cProfile, cumulative, top 25):")
         stats.sort_stats("cumulative").print_stats(25)
@@ -139,41 +176,60 @@ def profile(base: list[str]) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def compare(label: str, ours_argv: list[str], engines, run_args: list[str], runs: int) -> None:
+    """hakobune's median and each other engine's, with the ratio.  Each
+    engine's runs come in one block (not alternated: a daemon's clean-up
+    after a `run --rm` returns would be timed as the next engine's run)."""
+    argvs = {"hakobune": (ours_argv, hakobune_env())}
+    for name, command, run_options in engines:
+        argvs[name] = ([*command, "run", "--rm", *run_options, *run_args], None)
+    samples = {name: samples_of(argv, runs, env=env) for name, (argv, env) in argvs.items()}
+    ours = statistics.median(samples["hakobune"])
+    print(f"{'hakobune ' + label:<32} {ours:7.1f} ms")
+    for name in argvs:
+        if name != "hakobune":
+            theirs = statistics.median(samples[name])
+            print(f"{name + ' ' + label:<32} {theirs:7.1f} ms   hakobune/{name} = {ours / theirs:.2f}")
+
+
+def choose_hakobune() -> None:
+    """--hakobune PATH: another launcher (e.g. an older checkout's) to compare with."""
+    global HAKOBUNE
+    if "--hakobune" in sys.argv:
+        HAKOBUNE = os.path.abspath(sys.argv[sys.argv.index("--hakobune") + 1])
+
+
 def main() -> None:
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 20
+    choose_hakobune()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on SIGTERM as on Ctrl-C
     compile_package()
     work = tempfile.mkdtemp(prefix="hakobune-bench-run-")
     try:
         base = make_store(work)
+        engines = [] if "--no-others" in sys.argv else other_engines()
         print(f"medians of {runs} runs of `run --rm busybox true`\n")
-        ours = median_of([*base, "run", "--rm", "--network", "none", "busybox", "true"], runs)
-        print(f"{'hakobune --network none':<32} {ours:7.1f} ms")
+        compare("--network none", [*base, "run", "--rm", "--network", "none", "busybox", "true"], engines,
+                ["--network", "none", "busybox", "true"], runs)
         # the runtime's create/start/delete as `hakobune-runtime` processes
         # instead of in (a fork of) the monitor (hakobune.monitor.inprocess)
         as_processes = median_of([*base, "run", "--rm", "--network", "none", "busybox", "true"], runs,
-                                 env={**os.environ, "HAKOBUNE_RUNTIME_IN_MONITOR": "0"})
+                                 env=hakobune_env(HAKOBUNE_RUNTIME_IN_MONITOR="0"))
         print(f"{'  (runtime as processes)':<32} {as_processes:7.1f} ms")
-        results = {}
-        for name, command in other_engines():
-            results[name] = median_of([*command, "run", "--rm", "--network", "none", "busybox", "true"], runs)
-            print(f"{name + ' --network none':<32} {results[name]:7.1f} ms   hakobune/{name} = "
-                  f"{ours / results[name]:.2f}")
         if has_networks(base):
             try:
-                ours_net = median_of([*base, "run", "--rm", "busybox", "true"], runs)
-                print(f"{'hakobune default network':<32} {ours_net:7.1f} ms")
-                for name, command in other_engines():
-                    theirs = median_of([*command, "run", "--rm", "busybox", "true"], runs)
-                    print(f"{name + ' default network':<32} {theirs:7.1f} ms   hakobune/{name} = "
-                          f"{ours_net / theirs:.2f}")
+                compare("default network", [*base, "run", "--rm", "busybox", "true"], engines,
+                        ["busybox", "true"], runs)
             except RuntimeError as e:
                 print(f"default network: failed: {e}")
         if "--no-profile" not in sys.argv:
             breakdown(base, max(5, runs // 2))
+            if has_networks(base):
+                breakdown(base, max(5, runs // 2), "bridge")
             profile(base)
     finally:
         subprocess.run([*make_base(work), "container", "prune", "-f"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+                       stderr=subprocess.DEVNULL, env=hakobune_env())
         stop_helpers(work)
         shutil.rmtree(work, ignore_errors=True)
 
@@ -182,8 +238,6 @@ def stop_helpers(work: str) -> None:
     """Remove what the store put in the kernel (its networks' bridges, veths,
     nftables table, DNS server) and end its long-lived helpers (a monitor
     zygote): by pid, only processes naming this store."""
-    import signal
-
     try:
         from hakobune.engine.netsetup import teardown_store
 

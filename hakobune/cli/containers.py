@@ -369,7 +369,7 @@ def _follow_to_exit(engine, container_id: str, offset: int, remove: bool = False
                 break
             if detached:
                 return 0
-            if waker.ending and monitor_exit is None:
+            if monitor_exit is None:  # the monitor's end wakes every wait below, not a sleep's end
                 try:
                     monitor_exit = os.pidfd_open(state["monitor_pid"])
                 except (OSError, KeyError, TypeError, AttributeError):
@@ -377,9 +377,9 @@ def _follow_to_exit(engine, container_id: str, offset: int, remove: bool = False
             if waker.ending and monitor_exit >= 0:
                 import select
 
-                select.select([monitor_exit], [], [], 0.05)  # the monitor's own end, not a sleep
+                select.select([monitor_exit], [], [], 0.05)
             else:
-                waker.wait(delay)
+                waker.wait(delay, monitor_exit)
             delay = min(delay * 2, 0.05)
     finally:
         if monitor_exit is not None and monitor_exit >= 0:
@@ -413,17 +413,20 @@ class _ExitWaker:
         self.sock = attachment.sock
         self.sock.setblocking(False)
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float, monitor_exit: int = -1) -> None:
+        """Until the monitor has news, `timeout` passed, or `monitor_exit`
+        (a pidfd of the monitor, or -1) says the monitor is gone."""
+        import select
+
         if self.ending and time.monotonic() - self.ending > 1.0:
             self.ending = 0.0  # no end after all (a client cut off for reading slowly): plain polling
             self.close()
+        ends = [monitor_exit] if monitor_exit >= 0 else []
         if self.ending or self.sock is None:
-            time.sleep(0.002 if self.ending else timeout)
+            select.select(ends, [], [], 0.002 if self.ending else timeout)
             return
-        import select
-
-        readable, _, _ = select.select([self.sock], [], [], timeout)
-        if not readable:
+        readable, _, _ = select.select([self.sock, *ends], [], [], timeout)
+        if not readable or self.sock not in readable:
             return
         try:
             data = self.sock.recv(262144)

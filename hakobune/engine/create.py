@@ -459,12 +459,12 @@ DEFAULT_RUNTIME = "hakobune-runtime"
 
 def runtime_path(name: str) -> str:
     """The executable of a runtime: hakobune-runtime, runc, crun, or an absolute path."""
-    import shutil
-
     if name in ("", DEFAULT_RUNTIME):
         from hakobune.monitor.spec import default_runtime
 
         return default_runtime()
+    import shutil  # here: not for the default runtime (every `run`)
+
     if name in ("runc", "crun"):
         found = shutil.which(name) or shutil.which(name, path="/usr/local/sbin:/usr/sbin:/sbin:/usr/bin")
         if found:

@@ -261,13 +261,15 @@ def health_of(config: dict) -> dict | None:
 
 
 def write_bundle(bundle_dir: str, spec: dict) -> str:
-    import json
+    """The OCI bundle's config.json (compact, through the C encoder: json.dump
+    would walk the 9 kB spec in Python, after importing re and enum)."""
+    from hakobune import _fastjson
 
     os.makedirs(bundle_dir, mode=0o700, exist_ok=True)
     path = os.path.join(bundle_dir, "config.json")
     temporary = path + ".tmp"
     with open(temporary, "w") as f:
-        json.dump(spec, f)
+        f.write(_fastjson.dumps(spec))
     os.replace(temporary, path)
     return bundle_dir
 

@@ -1,19 +1,23 @@
 """Health checks, run by the monitor as Docker's daemon runs them.
 
 The probe is the container's own command, run inside it through the
-runtime's exec (`<runtime> --root <root> exec --pid-file F <id> cmd...`):
-CMD-SHELL through `/bin/sh -c`, CMD as given.  The first probe comes one
-interval after the start (the start interval, if set, during the start
-period); a probe that outlives its timeout is killed and counts as a
-failure (exit code -1).  Exit 0 is healthy and ends the failing streak;
-any other failure lengthens it, except while the container is still
-`starting` within its start period; `retries` failures in a row make it
-unhealthy.  The state, in inspect's State.Health shape
+runtime's exec (`exec --pid-file F <id> cmd...`): hakobune's own runtime
+runs it in a fork of the monitor, through its library (`inprocess.spawn`,
+sparing an interpreter's start per check); another runtime (runc, crun, a
+path) as its command line.  CMD-SHELL through `/bin/sh -c`, CMD as given.
+The first probe comes one interval after the start (the start interval,
+if set, during the start period); a probe that outlives its timeout is
+killed and counts as a failure (exit code -1).  Exit 0 is healthy and ends
+the failing streak; any other failure lengthens it, except while the
+container is still `starting` within its start period; `retries` failures
+in a row make it unhealthy.  The state, in inspect's State.Health shape
 ({"Status", "FailingStreak", "Log": the last 5 {Start, End, ExitCode,
 Output}}), lives in the monitor's state.json.
 
-Spawned with posix_spawn, read through the monitor's poll loop and reaped
-by its waitpid: no thread, no subprocess module.
+Forked or posix_spawn()ed, read through the monitor's poll loop and reaped
+by its waitpid: no thread, no subprocess module.  A probe that outlives its
+timeout is killed twice over: the program (whose pid the exec wrote to
+health.pid) and the runtime's process.
 """
 
 import os
@@ -35,9 +39,10 @@ def _now_text() -> str:
 
 
 class HealthChecker:
-    def __init__(self, spec, state: dict):
+    def __init__(self, spec, state: dict, in_process: bool = False):
         config = spec.health
         self.spec = spec
+        self.in_process = in_process  # hakobune's own runtime: its exec runs in a fork of the monitor
         self.state = state  # the monitor's state dict; "health" is ours
         test = list(config["test"])
         self.argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
@@ -106,8 +111,7 @@ class HealthChecker:
         except FileNotFoundError:
             pass
         # no "--" before the command: runc takes everything after the id as the command
-        argv = [spec.runtime, "--root", spec.runtime_root, "exec", "--pid-file", pid_file, spec.container_id,
-                *self.argv]
+        args = ["exec", "--pid-file", pid_file, spec.container_id, *self.argv]
         read_fd, write_fd = os.pipe()
         devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.probe_start = _now_text()
@@ -115,12 +119,10 @@ class HealthChecker:
         self.timed_out = False
         self.discarded = False
         try:
-            self.probe_pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
-                (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, write_fd, 1),
-                (os.POSIX_SPAWN_DUP2, write_fd, 2)])
+            self.probe_pid = self._start_exec(args, (devnull, write_fd, write_fd))
         except OSError as e:
             os.close(read_fd)
-            self._record(-1, f"cannot run the runtime {argv[0]}: {e.strerror}")
+            self._record(-1, f"cannot run the runtime {spec.runtime}: {e.strerror}")
             return
         finally:
             os.close(write_fd)
@@ -129,6 +131,16 @@ class HealthChecker:
         self.probe_fd = read_fd
         poll.register(read_fd, select.POLLIN)
         self.probe_deadline = time.monotonic() + self.timeout
+
+    def _start_exec(self, args: list, stdio: tuple) -> int:
+        """The runtime's exec, started: the pid the monitor will reap."""
+        if self.in_process:
+            from hakobune.monitor import inprocess
+
+            return inprocess.spawn(self.spec.runtime_root, args, stdio)
+        argv = [self.spec.runtime, "--root", self.spec.runtime_root, *args]
+        return os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(stdio)])
 
     def read_output(self, poll) -> None:
         try:

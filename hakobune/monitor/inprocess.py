@@ -5,9 +5,14 @@ starts (some 40-80 ms).
 
 The monitor's runtime calls keep the command line's shape (`create --bundle
 B --pid-file P [--console-socket S] ID`, `start ID`, `kill ID SIG`, `delete
---force ID`): `call` parses them with the runtime's own parser and answers
-as the command would, (exit status, stderr text), so the monitor treats both
-ways alike.  Other runtimes (runc, crun, a path) keep the command line.
+--force ID`, `exec --pid-file P ID CMD...`, and `create-start`, create's
+arguments, which creates and starts in one fork, exiting with START_FAILED
+when the start failed after the create): `call` parses them with the
+runtime's own parser and answers as the command would, (exit status, stderr
+text), so the monitor treats both ways alike; `spawn` starts one (a health
+check's `exec`) and returns its pid, which the monitor reaps as it would
+reap the command's.  Other runtimes (runc, crun, a path) keep the command
+line.
 
 What keeps the monitor as it was: each call runs in a forked copy of the
 monitor (`call`), which is the runtime's process as `hakobune-runtime`
@@ -19,10 +24,16 @@ stay shared.
 
 import os
 
+from hakobune.errors import HakobuneError, InvalidArgument
 from hakobune.monitor import spec as Sp
 
 
 _PATHS_ADDED: list = []  # by the zygote's preload, else in each forked call
+START_FAILED = 2  # the exit status of `create-start` when the start failed (the container was created)
+
+
+class _StartFailed(Exception):
+    """`create-start`'s start failed: the caller deletes the created container."""
 
 
 def is_own_runtime(runtime: str) -> bool:
@@ -37,7 +48,7 @@ def is_own_runtime(runtime: str) -> bool:
 
 def preload() -> None:
     """What `call` needs: imported once, by the monitors' common parent."""
-    from hakobune.runtime import cgroups, cli, container, seccomp_cache  # noqa: F401
+    from hakobune.runtime import cgroups, cli, container, execute, seccomp_cache  # noqa: F401
 
     _PATHS_ADDED.append(True)
     add_venv_paths()
@@ -89,6 +100,60 @@ def call(root: str, args: list, stdio=None) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), message
 
 
+def spawn(root: str, args: list, stdio) -> int:
+    """Start one runtime verb in a forked copy of this process and return
+    its pid at once: the copy is the runtime's process as the command would
+    be (stdio on 0-2, its messages on stderr, the verb's exit status as its
+    own), holding no other descriptor of the monitor's, so that no client
+    or pipe of the monitor's is kept open by it.  The caller reaps it."""
+    pid = os.fork()
+    if pid == 0:
+        _run_spawned(root, args, stdio)
+    return pid
+
+
+def _run_spawned(root: str, args: list, stdio) -> None:
+    """The spawned runtime process: never returns."""
+    code = 1
+    try:
+        _become_runtime_process(stdio)
+        os.closerange(3, _max_fd())
+        code, message = _call_here(root, args)
+        if message:
+            os.write(2, (message + "\n").encode(errors="replace"))
+    except BaseException as e:  # noqa: BLE001 - say why on stderr, as the command would
+        try:
+            os.write(2, f"hakobune-runtime: {type(e).__name__}: {e}\n".encode(errors="replace"))
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
+
+
+def _max_fd() -> int:
+    try:
+        return os.sysconf("SC_OPEN_MAX")
+    except (OSError, ValueError):
+        return 65536
+
+
+def _become_runtime_process(stdio) -> None:
+    """What a fork of the monitor drops to be the runtime's process: the
+    collector (short-lived: spare the copy-on-write of the shared objects),
+    the monitor's signal handlers and wake-up pipe; and the stdio it gets."""
+    import _signal
+    import gc
+
+    gc.disable()
+    _signal.set_wakeup_fd(-1)  # the monitor's wake-up pipe is not ours
+    for number in (_signal.SIGCHLD, _signal.SIGHUP):
+        _signal.signal(number, _signal.SIG_DFL)
+    if stdio is not None:
+        for target, fd in enumerate(stdio):
+            if fd != target:
+                os.dup2(fd, target)
+
+
 def _read_all(fd: int) -> str:
     chunks = []
     while True:
@@ -105,18 +170,8 @@ def _run_forked(root: str, args: list, stdio, read_end: int, write_end: int) -> 
     """The forked runtime process: never returns."""
     code = 1
     try:
-        import _signal
-        import gc
-
-        gc.disable()  # short-lived: spare the copy-on-write of the shared objects
         os.close(read_end)
-        _signal.set_wakeup_fd(-1)  # the monitor's wake-up pipe is not ours
-        for number in (_signal.SIGCHLD, _signal.SIGHUP):
-            _signal.signal(number, _signal.SIG_DFL)
-        if stdio is not None:
-            for target, fd in enumerate(stdio):
-                if fd != target:
-                    os.dup2(fd, target)
+        _become_runtime_process(stdio)
         code, message = _call_here(root, args)
         if message:
             os.write(write_end, message.encode(errors="replace"))
@@ -129,11 +184,19 @@ def _run_forked(root: str, args: list, stdio, read_end: int, write_end: int) -> 
         os._exit(code)
 
 
+def call_here(root: str, args: list) -> tuple[int, str]:
+    """Run one runtime verb in this very process (a monitor's last call,
+    just before it exits); (exit status, message) as `call` gives them."""
+    try:
+        return _call_here(root, args)
+    except Exception as e:  # noqa: BLE001 - reported as the command line would
+        return 1, f"hakobune-runtime: {type(e).__name__}: {e}"
+
+
 def _call_here(root: str, args: list) -> tuple[int, str]:
     if not _PATHS_ADDED:
         _PATHS_ADDED.append(True)
         add_venv_paths()
-    from hakobune.errors import HakobuneError
     from hakobune.runtime import cli, init
 
     if os.environ.get("HAKOBUNE_RUNTIME_DEBUG") and not init._DEBUG:
@@ -143,10 +206,12 @@ def _call_here(root: str, args: list) -> tuple[int, str]:
         init.traceback = traceback
         init._DEBUG = True
 
+    together = bool(args) and args[0] == "create-start"  # create's command line, both verbs
     try:
-        _, command, parsed = cli.parse(args)
-        _VERBS[command](root, parsed)
-        return 0, ""
+        _, command, parsed = cli.parse(["create", *args[1:]] if together else args)
+        return _VERBS["create-start" if together else command](root, parsed) or 0, ""
+    except _StartFailed as e:
+        return START_FAILED, f"hakobune-runtime: {e}"
     except HakobuneError as e:
         return 1, f"hakobune-runtime: {e}"
     except OSError as e:
@@ -159,6 +224,19 @@ def _create(root: str, args) -> None:
     options = C.CreateOptions(bundle=args.get("bundle", "."), pid_file=args.get("pid_file"),
                               console_socket=args.get("console_socket"))
     C.create(root, args.positional[0], options)
+
+
+def _create_start(root: str, args) -> None:
+    """create, then start at once: one fork of the monitor for both."""
+    from hakobune.runtime import container as C
+
+    _create(root, args)
+    try:
+        C.start(root, args.positional[0])
+    except HakobuneError as e:
+        raise _StartFailed(str(e)) from None
+    except OSError as e:
+        raise _StartFailed(f"{e.strerror}{': ' + str(e.filename) if e.filename else ''}") from None
 
 
 def _start(root: str, args) -> None:
@@ -180,4 +258,14 @@ def _delete(root: str, args) -> None:
     C.delete(root, args.positional[0], force=args.get("force", False))
 
 
-_VERBS = {"create": _create, "start": _start, "kill": _kill, "delete": _delete}
+def _exec(root: str, args) -> int:
+    """The program's exit status, as `hakobune-runtime exec` exits with it."""
+    from hakobune.runtime import execute
+
+    if not args.positional:
+        raise InvalidArgument("exec: expects a container id")
+    return execute.exec_from_cli(root, args.positional[0], args.positional[1:], args.values)
+
+
+_VERBS = {"create": _create, "create-start": _create_start, "start": _start, "kill": _kill, "delete": _delete,
+          "exec": _exec}

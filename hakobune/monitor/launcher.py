@@ -226,14 +226,28 @@ def read_state(state_dir: str) -> dict:
     but no process with the monitor's pid and start time exists (killed, or
     the pid reused).  A lost monitor's container may still run; its exit
     code can never be learned (only its parent or subreaper could reap it)."""
-    state = Sp.read_json(os.path.join(state_dir, Sp.STATE_FILE))
-    if state is None:
-        raise NotFound(f"no monitor state in {state_dir}")
-    alive = (state.get("monitor_start_time") is not None
-             and Sp.process_start_time(state["monitor_pid"]) == state["monitor_start_time"])
+    state = _read_state_file(state_dir)
+    alive = _monitor_alive(state)
+    if not alive and state.get("status") in _ACTIVE:
+        # the monitor may have written its last state and exited between the
+        # read and the check: read again, now that nothing writes it any more
+        state = _read_state_file(state_dir)
+        alive = _monitor_alive(state)
     state["monitor_alive"] = alive
     state["monitor_lost"] = state.get("status") in _ACTIVE and not alive
     return state
+
+
+def _read_state_file(state_dir: str) -> dict:
+    state = Sp.read_json(os.path.join(state_dir, Sp.STATE_FILE))
+    if state is None:
+        raise NotFound(f"no monitor state in {state_dir}")
+    return state
+
+
+def _monitor_alive(state: dict) -> bool:
+    return (state.get("monitor_start_time") is not None
+            and Sp.process_start_time(state["monitor_pid"]) == state["monitor_start_time"])
 
 
 class Attachment:

@@ -32,6 +32,18 @@ _READ_SIZE = 65536
 _CLIENT_BUFFER_LIMIT = 4 << 20
 
 
+_PTY_DRAIN_SECONDS = 0.5  # at most, after the container's exit, for its pty's last output
+
+
+def _readable_soon(fd: int, timeout: float) -> bool:
+    """Whether `fd` becomes readable (or hung up) within `timeout` seconds."""
+    if timeout <= 0:
+        return False
+    waiter = select.poll()
+    waiter.register(fd, select.POLLIN)
+    return bool(waiter.poll(int(timeout * 1000) + 1))
+
+
 # Reported by `status` when loaded: the modules the monitor must not need.
 _WATCHED_MODULES = frozenset(("socket", "json", "re", "enum", "subprocess", "threading", "signal", "selectors"))
 
@@ -116,7 +128,7 @@ class Monitor:
         if spec.health:
             from hakobune.monitor.health import HealthChecker
 
-            self.health = HealthChecker(spec, self.state)
+            self.health = HealthChecker(spec, self.state, in_process=self.in_process)
 
     # -- state ---------------------------------------------------------------
     def save(self) -> None:
@@ -135,9 +147,15 @@ class Monitor:
         return sock
 
     # -- the runtime -----------------------------------------------------------
-    def _runtime(self, args: list, stdio=None) -> tuple[int, str]:
+    def _runtime(self, args: list, stdio=None, last: bool = False) -> tuple[int, str]:
         """Run the runtime to completion; returns (exit status, stderr).
-        hakobune's own runtime runs in a fork of this process (`inprocess`)."""
+        hakobune's own runtime runs in a fork of this process (`inprocess`),
+        or, for the `last` call of a monitor about to exit (whose pages no
+        longer matter), in this very process: no fork to wait for."""
+        if self.in_process and last:
+            from hakobune.monitor import inprocess
+
+            return inprocess.call_here(self.spec.runtime_root, args)
         if self.in_process:
             return self._runtime_in_process(args, stdio)
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
@@ -188,7 +206,9 @@ class Monitor:
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         theirs.append(devnull)
         pid_file = spec.path(Sp.PID_FILE)
-        args = ["create", "--bundle", spec.bundle, "--pid-file", pid_file]
+        # hakobune's own runtime creates and starts in one fork of the monitor (`inprocess`)
+        together = self.in_process
+        args = ["create-start" if together else "create", "--bundle", spec.bundle, "--pid-file", pid_file]
         try:
             if spec.tty:
                 console = self._listen(spec.path(Sp.CONSOLE_SOCKET), 1)
@@ -207,6 +227,9 @@ class Monitor:
                 stdio = (stdin, out_w, err_w)
             args.append(spec.container_id)
             code, message = self._runtime(args, stdio)
+            if together and code == inprocess_start_failed():
+                self._runtime(["delete", "--force", spec.container_id])
+                raise MonitorError(f"runtime start failed (exit status 1): {message or 'no message'}")
             if code != 0:
                 if not spec.tty:  # the runtime's stderr is the container's
                     os.set_blocking(err_r, False)
@@ -228,12 +251,13 @@ class Monitor:
                 self.stdin_fd = in_w if spec.stdin_open else None
             with open(pid_file) as f:
                 pid = int(f.read().strip())
-            started = time.time()  # the program starts during `runtime start`
-            try:
-                self._check_runtime("start", ["start", spec.container_id])
-            except BaseException:
-                self._runtime(["delete", "--force", spec.container_id])
-                raise
+            started = time.time()  # the program starts during `runtime start` (just done, if together)
+            if not together:
+                try:
+                    self._check_runtime("start", ["start", spec.container_id])
+                except BaseException:
+                    self._runtime(["delete", "--force", spec.container_id])
+                    raise
         except BaseException:
             for fd in ours + theirs:
                 _close(fd)
@@ -354,9 +378,21 @@ class Monitor:
             os.close(fd)
 
     def _drain_outputs(self) -> None:
+        """Read what the exited container left in its pipes or pty.  A pty
+        may hold it back a moment: the kernel moves a terminal's output to
+        the master's side from a work queue, so right after the last writer
+        exits a read can find nothing yet (EAGAIN) although the output is
+        on its way; the end of a pty is EIO, once all of it was read.  So a
+        pty is read until EIO (or _PTY_DRAIN_SECONDS without news: the
+        slave may be held by a process outside the container's PID
+        namespace); a pipe until it is empty."""
         for fd in list(self.outputs):
-            while fd in self.outputs and self._read_output(fd):
-                pass
+            patience = time.monotonic() + (_PTY_DRAIN_SECONDS if self.spec.tty else 0.0)
+            while fd in self.outputs:
+                if self._read_output(fd):
+                    continue
+                if fd not in self.outputs or not _readable_soon(fd, patience - time.monotonic()):
+                    break
         for fd in list(self.outputs):
             self._close_output(fd)
         self.log.flush()
@@ -389,7 +425,8 @@ class Monitor:
             "exit_code": code, "finished_at": Sp.rfc3339nano(finished_ns), "finished_at_unix": finished_ns / 1e9,
             "restart_count": state["restart_count"], "stopped_by_user": state["stopped_by_user"],
             "error": state.get("error")}))
-        self._runtime(["delete", "--force", self.spec.container_id])
+        restart = self.policy.should_restart(code, state["restart_count"], state["stopped_by_user"])
+        self._runtime(["delete", "--force", self.spec.container_id], last=not restart)
         for client in list(self.clients.values()):
             if client.attached:
                 client.send({"exit": code})
@@ -400,7 +437,7 @@ class Monitor:
             client.close_after_flush = True
             self._flush(client)
         self.stop_waiters = []
-        if self.policy.should_restart(code, state["restart_count"], state["stopped_by_user"]):
+        if restart:
             if ran >= Sp.BACKOFF_RESET_AFTER or not self.delay:
                 self.delay = Sp.BACKOFF_FIRST
             else:
@@ -600,6 +637,12 @@ class Monitor:
             os.unlink(self.spec.path(Sp.CONTROL_SOCKET))
         except FileNotFoundError:
             pass
+
+
+def inprocess_start_failed() -> int:
+    from hakobune.monitor import inprocess
+
+    return inprocess.START_FAILED
 
 
 def _own_runtime(runtime: str) -> bool:

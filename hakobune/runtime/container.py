@@ -88,15 +88,28 @@ _ALWAYS_ALLOWED_DEVICES = [
 
 
 def _with_default_devices(linux: dict) -> dict:
+    """linux.resources with the device rules the cgroup gets: the config's own,
+    then full access to each linux.devices node that no rule of the config
+    names (a config that names one, e.g. `c 1:11 r` for `--device X:X:r`,
+    gets exactly the access it asked for), then the always-allowed ones."""
     resources = dict(linux.get("resources", {}))
     rules = list(resources.get("devices", []))
+    named = {_device_key(rule) for rule in rules if isinstance(rule, dict)}
     for device in linux.get("devices", []):
         if device["type"] not in ("c", "u", "b"):
             continue  # a fifo ("p") is no device: the devices cgroup has no rule for it
-        rules.append({"allow": True, "type": "b" if device["type"] == "b" else "c", "major": device.get("major"),
-                      "minor": device.get("minor"), "access": "rwm"})
+        implicit = {"allow": True, "type": "b" if device["type"] == "b" else "c", "major": device.get("major"),
+                    "minor": device.get("minor"), "access": "rwm"}
+        if _device_key(implicit) not in named:
+            rules.append(implicit)
     resources["devices"] = rules + _ALWAYS_ALLOWED_DEVICES
     return resources
+
+
+def _device_key(rule: dict) -> tuple:
+    """The device a rule names exactly (type, major, minor); -1 and None are the same wildcard."""
+    major, minor = rule.get("major"), rule.get("minor")
+    return (rule.get("type") or "a", None if major == -1 else major, None if minor == -1 else minor)
 
 
 def _check_bundle(config: dict, options: CreateOptions) -> str:

@@ -95,10 +95,12 @@ def stage_one(plan: InitPlan) -> None:
         plan.host_pid = int(os.read(read_fd, 32) or 0)
         os.close(read_fd)
         child_main(init_main, plan)
+    # "init" goes on the shared channel before the init may go on (it waits
+    # for its pid on the pipe): else its "ready" could come first
+    channel.send(f"init {pid}")
     os.write(write_fd, str(pid).encode())
     os.close(write_fd)
     os.close(read_fd)
-    channel.send(f"init {pid}")
 
 
 def join_namespaces(namespaces: dict) -> None:

@@ -34,6 +34,10 @@ def _consistent(hk) -> list[str]:
 def _nothing_left_of(hk, container_id: str) -> None:
     assert cgroups_of(container_id) == []
     assert not os.path.exists(os.path.join(hk.root, "containers", container_id))
+    # a removed container's files are unlinked by a detached `rm` (engine/containers.py remove_tree_soon)
+    deadline = time.monotonic() + 10
+    while glob.glob(os.path.join(hk.root, "containers", ".removing-*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert glob.glob(os.path.join(hk.root, "containers", ".removing-*")) == []
     assert not any(container_id in m for m in hk.mounts())
     assert not os.path.exists(os.path.join(hk.runroot, "containers", container_id[:32]))

@@ -99,3 +99,68 @@ def test_the_command_line_is_still_used_when_asked(monitors, make_bundle, monkey
     assert state["exit_code"] == 0
     assert monitors.log()[0]["log"] == "hi\n"
     assert os.path.exists(os.path.join(handle.state_dir, "runtime.err"))  # the command line's stderr
+
+
+def _children(pid) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(child) for child in f.read().split()]
+
+
+def _cmdline(pid) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read()
+
+
+def _health(handle) -> dict:
+    return handle.state().get("health") or {}
+
+
+def test_a_health_check_runs_in_a_fork_of_the_monitor(monitors, make_bundle):
+    from test_monitor import wait_until
+
+    handle = monitors.start(make_bundle(["sleep", "100"]), health={
+        "test": ["CMD-SHELL", "echo probe; echo err >&2; exit 3"], "interval": 0.2, "retries": 2})
+    wait_until(lambda: _health(handle).get("Status") == "unhealthy", 20, lambda: _health(handle))
+    entry = _health(handle)["Log"][-1]
+    assert (entry["ExitCode"], entry["Output"]) == (3, "probe\nerr\n")
+    assert not os.path.exists(os.path.join(handle.state_dir, "runtime.err"))
+
+
+def test_a_health_check_that_outlives_its_timeout_is_killed(monitors, make_bundle):
+    from test_monitor import wait_until
+
+    handle = monitors.start(make_bundle(["sleep", "100"]), health={
+        "test": ["CMD", "sleep", "50"], "interval": 0.2, "timeout": 1.5, "retries": 1})
+    monitor = handle.monitor_pid
+    probes = []
+
+    def probe_running():
+        probes[:] = [pid for pid in _children(monitor) if pid != handle.container_pid]
+        return bool(probes)
+
+    wait_until(probe_running, 10, "a probe")
+    probe = probes[0]
+    # the probe is a fork of the monitor (no hakobune-runtime process), holding only its stdio
+    assert _cmdline(probe) == _cmdline(monitor)
+    wait_until(lambda: len(os.listdir(f"/proc/{probe}/fd")) == 3, 5,
+               lambda: sorted(os.readlink(f"/proc/{probe}/fd/{fd}") for fd in os.listdir(f"/proc/{probe}/fd")))
+    sleeper = [pid for pid in _children(probe)]
+    assert len(sleeper) == 1 and _cmdline(sleeper[0]) == b"sleep\x0050\x00"
+    wait_until(lambda: _health(handle).get("Status") == "unhealthy", 10, lambda: _health(handle))
+    entry = _health(handle)["Log"][0]
+    assert (entry["ExitCode"], entry["Output"]) == (-1, "Health check exceeded timeout (1.5s)")
+    assert not os.path.exists(f"/proc/{sleeper[0]}") and not os.path.exists(f"/proc/{probe}")
+    # the container lives on; a stop ends it with nothing left behind
+    assert runtime_status(monitors.runtime, "c1") == "running"
+    handle.stop(timeout=5)
+    assert monitors.runtime("list", "-q").stdout.split() == []
+
+
+def test_a_health_check_through_the_command_line_when_asked(monitors, make_bundle, monkeypatch):
+    from test_monitor import wait_until
+
+    monkeypatch.setenv("HAKOBUNE_RUNTIME_IN_MONITOR", "0")
+    handle = monitors.start(make_bundle(["sleep", "100"]), health={
+        "test": ["CMD", "sh", "-c", "echo ok"], "interval": 0.2, "retries": 1})
+    wait_until(lambda: _health(handle).get("Status") == "healthy", 20, lambda: _health(handle))
+    assert _health(handle)["Log"][-1]["Output"] == "ok\n"
