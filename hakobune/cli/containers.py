@@ -61,7 +61,7 @@ def _start_error_text(error) -> str:
 
 
 def _create(inv, detach: bool):
-    from hakobune.cli.runopts import body_of
+    from hakobune.createbody.runopts import body_of
 
     body = body_of(inv.opts, inv.args[0], list(inv.args[1:]), detach=detach)
     return engine_of(inv).create_container(body, name=inv.opts.name or None)

@@ -148,7 +148,7 @@ def _push_command(use: str):
 
 def _run_flags(run: bool):
     """`run` and `create` flags, with docker's names, help and value kinds
-    (hakobune.cli.runopts turns them into the create body)."""
+    (hakobune.createbody.runopts turns them into the create body)."""
     from hakobune.cli.args import Flag, kinds
 
     health_unit = " (ms|s|m|h)"
@@ -210,7 +210,7 @@ def _run_flags(run: bool):
              Flag.string("user", "u", "Username or UID (format: <name|uid>[:<group|gid>])"),
              Flag.string("uts", "", "UTS namespace to use"),
              Flag.string("workdir", "w", "Working directory inside the container")]
-    # networks (issue 6): hakobune.cli.netopts puts them into the create body
+    # networks (issue 6): hakobune.createbody.netopts puts them into the create body
     flags += [Flag.list("add-host", "", "Add a custom host-to-IP mapping (host:ip)"),
               Flag.list("dns", "", "Set custom DNS servers"),
               Flag.list("dns-option", "", "Set DNS options"),

@@ -13,7 +13,7 @@ _FIELDS = (("cpu-shares", "CpuShares"), ("memory", "Memory"), ("cpus", "NanoCpus
 
 def update_body(opts) -> dict:
     """Docker's UpdateConfig as the docker CLI sends it."""
-    from hakobune.cli.runopts import restart_policy_of
+    from hakobune.createbody.runopts import restart_policy_of
 
     body = {field: getattr(opts, flag.replace("-", "_")) for flag, field in _FIELDS}
     body["PidsLimit"] = opts.pids_limit if opts.changed("pids-limit") else None

@@ -6,8 +6,8 @@
   project's name, profiles, .env, extends, secrets and configs from files;
 - `services`: one service's keys in their canonical forms, and start order;
 - `convert`: a service of the model → Docker's create body, its labels and
-  config hash, through the `run` flags' pure helpers (hakobune.cli.runopts,
-  netopts, volumes, args.kinds), so that compose and `run` build one body;
+  config hash, through hakobune.createbody (the same code that turns
+  `run`'s flags into it), so that compose and `run` build one body;
 - `project`: converging a project through hakobune.engine.Engine only
   (networks, volumes, containers named `<project>-<service>-<n>`, found
   again by their com.docker.compose.* labels).

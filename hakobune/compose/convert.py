@@ -1,5 +1,5 @@
 """A service of the resolved model → Docker's create body, through the
-same code that turns `run`'s flags into it (hakobune.cli.runopts.body_of):
+same code that turns `run`'s flags into it (hakobune.createbody.runopts.body_of):
 the service becomes the flag values `run` would have parsed, then the
 compose-only parts (several networks with aliases, list entrypoints,
 labels) are set on the body.
@@ -69,7 +69,7 @@ def _convert(where: str, function, text):
 
 
 def _duration_ns(where: str, text) -> int:
-    from hakobune.cli.args.gosyntax import parse_duration
+    from hakobune.createbody.gosyntax import parse_duration
 
     if isinstance(text, (int, float)):
         return int(text * 1_000_000_000)
@@ -77,7 +77,7 @@ def _duration_ns(where: str, text) -> int:
 
 
 def _run_flags(model: dict, service_name: str, service: dict) -> RunFlags:
-    from hakobune.cli.args.kinds import Ulimit, parse_cpus, ram_in_bytes
+    from hakobune.createbody.kinds import Ulimit, parse_cpus, ram_in_bytes
 
     where = f"services.{service_name}"
     limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
@@ -165,7 +165,7 @@ def create_body(model: dict, service_name: str, number: int, oneoff: bool = Fals
                 detach: bool = True) -> dict:
     """The create body of the service's container number `number` (a `run`
     container: `oneoff`, with its own `command`)."""
-    from hakobune.cli import runopts
+    from hakobune.createbody import runopts
 
     service = model["services"][service_name]
     flags = _run_flags(model, service_name, service)
@@ -201,7 +201,7 @@ def _labels(model: dict, service_name: str, number: int, oneoff: bool) -> dict:
 
 def _apply_volumes(model: dict, service: dict, body: dict) -> None:
     """Named volumes and binds as HostConfig.Binds, anonymous ones as Config.Volumes, tmpfs ones as Tmpfs."""
-    from hakobune.cli.volumes import apply_mount_flags
+    from hakobune.createbody.mounts import apply_mount_flags
 
     volumes, tmpfs = [], list(service.get("tmpfs") or [])
     for volume in service.get("volumes") or []:
@@ -281,7 +281,7 @@ def endpoint_links(model: dict, service: dict) -> list[str]:
 
 
 def _apply_networks(model: dict, service_name: str, service: dict, body: dict, number: int) -> None:
-    from hakobune.cli.netopts import empty_endpoint
+    from hakobune.createbody.netopts import empty_endpoint
 
     host = body["HostConfig"]
     if service.get("network_mode"):

@@ -177,8 +177,8 @@ def _ports(value, where, project_dir, environment):
 
 
 def _short_port(text: str, where: str) -> list[dict]:
-    from hakobune.cli.netopts import parse_port_spec
-    from hakobune.cli.runopts import OptionError
+    from hakobune.createbody.netopts import parse_port_spec
+    from hakobune.createbody.runopts import OptionError
 
     try:
         pairs = parse_port_spec(text)

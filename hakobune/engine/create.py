@@ -1,7 +1,7 @@
 """What `create` decides: a container's Config and HostConfig from the
 create body (POST /containers/create: Config fields at the top level, plus
 HostConfig and NetworkingConfig, as the docker CLI sends them and as
-`hakobune.cli.runopts` builds them) merged with the image's config, as
+`hakobune.createbody.runopts` builds them) merged with the image's config, as
 Docker's daemon merges them.
 
     container_config(body, image_config) -> Config of the record (inspect's "Config")

@@ -8,7 +8,7 @@
   mounted on the volume's ``_data`` at first use, unmounted after the last.
 - `spec`: what the daemon receives (HostConfig.Binds, Mounts, Tmpfs,
   VolumesFrom, Config.Volumes) as plain mount dicts, with Docker's errors
-  (the client's ``--mount`` parser is hakobune.cli.volumes.parse_mount_flag).
+  (the client's ``--mount`` parser is hakobune.createbody.mounts.parse_mount_flag).
 - `attach`: at container start, plain mounts into OCI mount entries, copy-up
   of image content into empty volumes, mount targets resolved inside a rootfs.
 """

@@ -17,8 +17,8 @@ from hakobune.cli.args import (
     cobra_range_args, exact_args, execute, exit_status, make_root, max_args, min_args, no_args,
     parse, range_args, render_help,
 )
-from hakobune.cli.args import gosyntax as G
-from hakobune.cli.args import kinds as K
+from hakobune.createbody import gosyntax as G
+from hakobune.createbody import kinds as K
 from hakobune.cli.args.flags import FlagParseError, wrap
 from hakobune.cli.args.helptext import help_columns
 from hakobune.errors import InvalidArgument

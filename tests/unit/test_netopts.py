@@ -1,10 +1,10 @@
-"""run's network flags as the docker CLI parses them (hakobune.cli.netopts),
+"""run's network flags as the docker CLI parses them (hakobune.createbody.netopts),
 and ps's PORTS text (hakobune.engine.netsetup.ports_text)."""
 
 import pytest
 
-from hakobune.cli.netopts import endpoints_of, parse_expose, parse_port_spec
-from hakobune.cli.runopts import OptionError
+from hakobune.createbody.netopts import endpoints_of, parse_expose, parse_port_spec
+from hakobune.createbody.runopts import OptionError
 from hakobune.engine.netsetup import attachments, port_requests, ports_text
 
 

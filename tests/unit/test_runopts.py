@@ -4,7 +4,7 @@ import pytest
 
 from hakobune.cli.args.command import parse
 from hakobune.cli.main import build_root
-from hakobune.cli.runopts import OptionError, body_of, device_mapping, effective_capabilities
+from hakobune.createbody.runopts import OptionError, body_of, device_mapping, effective_capabilities
 
 
 def body(*flags, command=("true",)):

@@ -11,8 +11,8 @@ import pytest
 
 from hakobune.cli.args.command import parse
 from hakobune.cli.main import build_root
-from hakobune.cli.runopts import OptionError, body_of
-from hakobune.cli.volumes import client_volume_spec
+from hakobune.createbody.runopts import OptionError, body_of
+from hakobune.createbody.mounts import client_volume_spec
 
 REFERENCE = "/work/shared/reference/engine-api"
 MOUNT_FIELDS = ("Binds", "Mounts", "Tmpfs", "VolumesFrom", "VolumeDriver")

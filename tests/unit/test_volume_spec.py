@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from hakobune.cli.volumes import parse_mount_flag, tmpfs_map
+from hakobune.createbody.mounts import parse_mount_flag, tmpfs_map
 from hakobune.errors import InvalidArgument
 from hakobune.volume import spec
 from hakobune.volume.attach import bind_entry, merge_tmpfs_options, mount_point, tmpfs_entry

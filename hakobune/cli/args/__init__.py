@@ -34,7 +34,7 @@ Modules: `gosyntax` (Go's number, bool and duration syntax and %q),
 `root` (global flags), `dispatch` (execute).
 """
 
-from . import kinds
+from hakobune.createbody import kinds
 from .command import (
     EXIT_FLAG_ERROR, EXIT_USAGE_ERROR, ArgumentError, Command, FlagError, Invocation,
     UnknownCommand, UnknownHelpTopic, UsageError, cobra_exact_args, cobra_max_args,

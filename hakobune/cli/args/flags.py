@@ -14,8 +14,8 @@ for "-m, --memory" flag: ...`); the command layer adds the usage lines.
 
 from hakobune.errors import HakobuneError
 
-from . import kinds as K
-from .gosyntax import quote, quote_char
+from hakobune.createbody import kinds as K
+from hakobune.createbody.gosyntax import quote, quote_char
 
 
 class FlagParseError(Exception):

@@ -9,7 +9,7 @@ builds it (cli/command/container/opts.go and go-connections' nat):
 Kept light: `run` loads it (no `re`, no ipaddress).
 """
 
-from hakobune.cli.runopts import OptionError
+from hakobune.createbody.runopts import OptionError
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 BUILTIN_MODES = ("default", "bridge", "host", "none")

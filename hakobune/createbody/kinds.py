@@ -14,7 +14,7 @@ kind, for instance `validate_env` to a list flag.
 
 import os
 
-from .gosyntax import (
+from hakobune.createbody.gosyntax import (
     GoSyntaxError, float_to_int64, format_duration, parse_bool, parse_duration,
     parse_float, parse_int, parse_uint, quote, underscores_ok,
 )

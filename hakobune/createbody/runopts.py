@@ -9,7 +9,7 @@ What the docker CLI checks itself (before any request) is checked here and
 raised as OptionError, which the CLI prints as `hakobune: <message>` with
 the usage hint and exit status 125; what Docker's daemon checks is left to
 hakobune.engine.create.  Flag values themselves (sizes, durations, ulimits,
-sysctls) are converted by the flag kinds of hakobune.cli.args.
+sysctls) are converted by the flag kinds of hakobune.createbody.kinds.
 """
 
 import os
@@ -51,10 +51,10 @@ def body_of(opts, image: str, command: list[str], detach: bool = False) -> dict:
         body["StopTimeout"] = opts.stop_timeout
     body["HostConfig"] = host_config_of(opts)
     body["NetworkingConfig"] = {"EndpointsConfig": {}}
-    from hakobune.cli import netopts  # networks (issue 6): NetworkMode, ports, DNS, endpoints
+    from hakobune.createbody import netopts  # networks (issue 6): NetworkMode, ports, DNS, endpoints
 
     netopts.apply(opts, body)
-    from hakobune.cli.volumes import apply_mount_flags  # volumes (issue 5): Binds, Mounts, Tmpfs, VolumesFrom
+    from hakobune.createbody.mounts import apply_mount_flags  # volumes (issue 5): Binds, Mounts, Tmpfs, VolumesFrom
 
     apply_mount_flags(body, opts)
     return body
