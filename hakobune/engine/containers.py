@@ -166,6 +166,45 @@ def _reap_removers() -> None:
             pass  # reaped meanwhile by another thread (the API server's)
 
 
+RELEASED = "released"  # in a container's directory: the end whose cleanup (unmount, volumes, network) is done
+
+
+def _end_stamp(state: dict) -> str:
+    """What tells one end of a container from the next (a restart by its
+    monitor starts it anew without the engine: its StartedAt changes)."""
+    return f"{state['Status']}|{state['StartedAt']}|{state['FinishedAt']}|{state['ExitCode']}|{state['Error']}"
+
+
+def _released_as(container_dir: str) -> str | None:
+    try:
+        fd = os.open(os.path.join(container_dir, RELEASED), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
+def _mark_released(container_dir: str, stamp: str) -> None:
+    """Let later listings skip the cleanup of this end (a volatile hint: if
+    lost, the next listing does the cleanup again, which finds nothing)."""
+    from hakobune._files import write_volatile
+
+    try:
+        write_volatile(os.path.join(container_dir, RELEASED), stamp.encode())
+    except OSError:
+        pass
+
+
+def _forget_released(container_dir: str) -> None:
+    """Before a start mounts anything: the next end must be cleaned up."""
+    try:
+        os.unlink(os.path.join(container_dir, RELEASED))
+    except FileNotFoundError:
+        pass
+
+
 def _quietly_unlink(name: str, directory_fd) -> None:
     try:
         os.unlink(name, dir_fd=directory_fd)
@@ -565,8 +604,10 @@ class Lifecycle:
         state = state or self.state(record)
         if state["Running"] or state["Restarting"]:
             return state
-        self.note_exits(record)
         container_dir = self.store.path(record["Id"])
+        if _released_as(container_dir) == _end_stamp(state):
+            return state  # this end was reconciled (and its exits noted) already: nothing is mounted or wired since
+        self.note_exits(record)
         try:
             with self._container_lock(record["Id"], blocking=False) as held:
                 if not held:
@@ -586,6 +627,7 @@ class Lifecycle:
                     volsetup.remove_anonymous(self, record, True)
                     self._event(record, "destroy")
                     return {**state, "Status": "removed"}
+                _mark_released(container_dir, _end_stamp(state))
         except NotFound:
             return {**state, "Status": "removed"}
         return state
@@ -610,6 +652,7 @@ class Lifecycle:
                 raise NotFound(f"No such container: {text}")
             layers = self._image_store_of().layers
             lower = layers.lower_dirs(record["ImageChainId"]) if record.get("ImageChainId") else []
+            _forget_released(container_dir)
             merged = rootfs.mount(container_dir, lower)
             try:
                 spec = specgen.generate(record, merged, container_dir)
@@ -931,9 +974,9 @@ class Lifecycle:
         with self.store.locked():
             for other in self.store.records():
                 if other["Name"] == "/" + bare:
-                    raise Conflict(f'Conflict. The container name "/{bare}" is already in use by container '
-                                   f'"{other["Id"]}". You have to remove (or rename) that container to be able '
-                                   f'to reuse that name.')
+                    raise Conflict(f'Error when allocating new name: Conflict. The container name "/{bare}" is '
+                                   f'already in use by container "{other["Id"]}". You have to remove (or rename) '
+                                   f'that container to be able to reuse that name.')
             record = self.store.read(record["Id"])
             record["Name"] = "/" + bare
             self.store.write(record)
@@ -1218,7 +1261,7 @@ def check_ps_filters(filters: dict) -> dict:
             raise InvalidArgument(f"Invalid filter '{name}'")
         for value in values:
             if name == "status" and value not in PS_STATUSES:
-                raise InvalidArgument(f"Unrecognised filter value for status: {value}")
+                raise InvalidArgument(f"Invalid filter 'status={value}'")  # dockerd 20.10's words
             if name == "health" and value not in HEALTH_STATUSES:
                 raise InvalidArgument(f"Unrecognised filter value for health: {value}")
             if name == "exited":
