@@ -36,13 +36,20 @@ def write_durably(path: str, data: bytes, mode: int = 0o600) -> None:
     fsync_directory(directory)
 
 
-def write_volatile(path: str, data: bytes) -> None:
+def write_volatile(path: str, data: bytes, mode: int = 0o600) -> None:
     """Write atomically (temporary name + rename) without fsync: state under
-    the runroot, which a reboot empties anyway."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as f:
-        f.write(data)
-    os.replace(temporary, path)
+    the runroot, which a reboot empties anyway, or a record whose loss the
+    next command repairs (a --rm container's, network endpoints)."""
+    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        with open(fd, "wb", closefd=True) as f:
+            f.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @contextlib.contextmanager

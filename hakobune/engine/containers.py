@@ -28,7 +28,7 @@ import re
 import time
 
 from hakobune import _fastjson
-from hakobune._files import write_durably
+from hakobune._files import write_durably, write_volatile
 from hakobune.errors import Conflict, InvalidArgument, NotFound
 
 RECORD = "config.json"
@@ -75,21 +75,6 @@ def _random_below(bound: int) -> int:
 
 def _random_choice(items):
     return items[_random_below(len(items))]
-
-
-def _write_volatile(path: str, data: bytes) -> None:
-    """Atomically (temporary name, rename), mode 0600 (a record holds the
-    container's environment), without fsync."""
-    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        with open(fd, "wb", closefd=True) as f:
-            f.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def remove_tree(path: str) -> None:
@@ -189,8 +174,6 @@ def _released_as(container_dir: str) -> str | None:
 def _mark_released(container_dir: str, stamp: str) -> None:
     """Let later listings skip the cleanup of this end (a volatile hint: if
     lost, the next listing does the cleanup again, which finds nothing)."""
-    from hakobune._files import write_volatile
-
     try:
         write_volatile(os.path.join(container_dir, RELEASED), stamp.encode())
     except OSError:
@@ -278,7 +261,7 @@ class ContainerStore:
         new one, whole (the page cache outlives it)."""
         data = _fastjson.dumps(record).encode()
         if record.get("HostConfig", {}).get("AutoRemove"):
-            _write_volatile(self.path(record["Id"], RECORD), data)
+            write_volatile(self.path(record["Id"], RECORD), data)  # 0600: a record holds the environment
         else:
             write_durably(self.path(record["Id"], RECORD), data)
 

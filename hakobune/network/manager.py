@@ -31,7 +31,7 @@ import os
 import time
 
 from hakobune import _fastjson as json
-from hakobune._files import fsync_directory as sync_directory, write_durably
+from hakobune._files import fsync_directory as sync_directory, write_durably, write_volatile
 from hakobune.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 
 DEFAULT_ROOT = "/var/lib/hakobune"
@@ -53,16 +53,7 @@ def rfc3339nano(ns: int) -> str:
 
 def write_atomically(path: str, data: bytes) -> None:
     """temp + rename, no fsync (endpoint and port records: see the module's docstring)."""
-    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        with open(fd, "wb", closefd=True) as f:
-            f.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_volatile(path, data)
 
 
 def remove_quietly(path: str) -> bool:
@@ -826,7 +817,7 @@ def _host_lock():
 def _check_filters(filters: dict, allowed) -> None:
     for name in filters:
         if name not in allowed:
-            raise InvalidArgument(f"invalid filter '{name}'")
+            raise InvalidArgument(f"Invalid filter '{name}'")
 
 
 def _label_matches(labels: dict, wanted: str) -> bool:
