@@ -22,11 +22,12 @@ import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
-from hakobune.testing import busybox
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import busybox_tar  # noqa: E402
 
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
 HAKOBUNE_ENV = {key: value for key, value in os.environ.items() if not key.startswith("DOCKER_")}
@@ -54,16 +55,6 @@ def report(name: str, samples: list[float]) -> float:
 
 def quiet(argv: list[str], timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def busybox_tar(work: str) -> str:
-    rootfs = os.path.join(work, "rootfs")
-    busybox.build_rootfs(rootfs)
-    tar = os.path.join(work, "busybox.tar")
-    with tarfile.open(tar, "w") as t:
-        for name in sorted(os.listdir(rootfs)):
-            t.add(os.path.join(rootfs, name), arcname=name)
-    return tar
 
 
 # --- the engines ------------------------------------------------------------------------

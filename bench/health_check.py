@@ -22,34 +22,15 @@ import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import hakobune_env, make_store  # noqa: E402
 
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
 INTERVAL = "200ms"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def hakobune_env(**extra) -> dict:
-    env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
-    env.update(extra)
-    return env
-
-
-def make_store(work: str) -> list[str]:
-    from hakobune.testing import busybox
-
-    rootfs = os.path.join(work, "rootfs")
-    busybox.build_rootfs(rootfs)
-    tar = os.path.join(work, "busybox.tar")
-    with tarfile.open(tar, "w") as t:
-        for name in sorted(os.listdir(rootfs)):
-            t.add(os.path.join(rootfs, name), arcname=name)
-    base = [HAKOBUNE, "--root", os.path.join(work, "root"), "--runroot", os.path.join(work, "run")]
-    subprocess.run([*base, "import", "-c", 'CMD ["sh"]', tar, "busybox:latest"], check=True,
-                   stdout=subprocess.DEVNULL, env=hakobune_env())
-    return base
 
 
 def parse_time(text: str) -> float:

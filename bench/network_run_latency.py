@@ -22,24 +22,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import busybox_tar  # noqa: E402 - also the other network benches'
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
-
-
-def busybox_tar(base: str) -> str:
-    from hakobune.testing import busybox  # the test suite's rootfs builder
-
-    rootfs = busybox.build_rootfs(os.path.join(base, "rootfs"))
-    tar = os.path.join(base, "busybox.tar")
-    with tarfile.open(tar, "w") as t:
-        for name in sorted(os.listdir(rootfs)):
-            t.add(os.path.join(rootfs, name), arcname=name)
-    return tar
 
 
 def run(cli: list[str], *args: str) -> None:

@@ -27,23 +27,17 @@ import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+from _common import hakobune_env  # noqa: E402,F401 - also container_churn's
 
 HAKOBUNE = os.path.join(os.path.dirname(sys.executable), "hakobune")
 # podman's crun refuses this hybrid cgroup host; its default ulimits exceed root's hard limits here
 PODMAN_OPTIONS = ("--runtime", "runc")
 PODMAN_RUN_OPTIONS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
-
-
-def hakobune_env(**extra) -> dict:
-    """The environment of hakobune's commands: no DOCKER_HOST, DOCKER_CONTEXT
-    or other DOCKER_* variable (meant for docker), which would make
-    hakobune's CLI a client of that daemon."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DOCKER_")}
-    env.update(extra)
-    return env
 
 
 def timed(argv: list[str], env: dict | None = None) -> float:
@@ -93,25 +87,14 @@ def other_engines() -> list[tuple[str, list[str], tuple]]:
     return found
 
 
+def make_store(work: str) -> list[str]:
+    return _common.make_store(work, HAKOBUNE)  # HAKOBUNE: this checkout's, or --hakobune's
+
+
 def has_networks(base: list[str]) -> bool:
     probe = subprocess.run([*base, "network", "ls"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            env=hakobune_env())
     return probe.returncode == 0
-
-
-def make_store(work: str) -> list[str]:
-    from hakobune.testing import busybox
-
-    rootfs = os.path.join(work, "rootfs")
-    busybox.build_rootfs(rootfs)
-    tar = os.path.join(work, "busybox.tar")
-    with tarfile.open(tar, "w") as t:
-        for name in sorted(os.listdir(rootfs)):
-            t.add(os.path.join(rootfs, name), arcname=name)
-    base = [HAKOBUNE, "--root", os.path.join(work, "root"), "--runroot", os.path.join(work, "run")]
-    subprocess.run([*base, "import", "-c", 'CMD ["sh"]', tar, "busybox:latest"], check=True,
-                   stdout=subprocess.DEVNULL, env=hakobune_env())
-    return base
 
 
 def compile_package() -> None:
