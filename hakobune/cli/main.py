@@ -154,6 +154,7 @@ def _run_flags(run: bool):
     health_unit = " (ms|s|m|h)"
     flags = [Flag.list("cap-add", "", "Add Linux capabilities"),
              Flag.list("cap-drop", "", "Drop Linux capabilities"),
+             Flag.string("cgroup-parent", "", "Optional parent cgroup for the container"),
              Flag.int("cpu-period", "", "Limit CPU CFS (Completely Fair Scheduler) period"),
              Flag.int("cpu-quota", "", "Limit CPU CFS (Completely Fair Scheduler) quota"),
              Flag.int("cpu-shares", "c", "CPU shares (relative weight)"),

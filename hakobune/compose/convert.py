@@ -127,6 +127,7 @@ def _run_flags(model: dict, service_name: str, service: dict) -> RunFlags:
         dns=service.get("dns", []), dns_search=service.get("dns_search", []),
         dns_option=service.get("dns_opt", []), add_host=service.get("extra_hosts", []),
         tmpfs=service.get("tmpfs", []), runtime=service.get("runtime", ""),
+        cgroup_parent=service.get("cgroup_parent", ""),
     )
     flags.__dict__.update(_health_flags(where, service.get("healthcheck")))
     return flags

@@ -30,11 +30,9 @@ SERVICE_KEYS = frozenset((
     "secrets", "configs",
     "extends",
     "links", "external_links",
-    "volumes_from", "runtime",
-    # known, not supported yet: a warning
-    "cgroup_parent",
+    "volumes_from", "runtime", "cgroup_parent",
 ))
-UNSUPPORTED_SERVICE_KEYS = ("cgroup_parent",)
+UNSUPPORTED_SERVICE_KEYS: tuple = ()  # known keys not supported yet: a warning (none now)
 TOP_KEYS = frozenset(("version", "name", "services", "networks", "volumes", "secrets", "configs", "include"))
 NETWORK_KEYS = frozenset(("driver", "driver_opts", "internal", "ipam", "external", "name", "labels", "attachable",
                           "enable_ipv6"))

@@ -89,7 +89,7 @@ def host_config_of(opts) -> dict:
         "SecurityOpt": security_options(_get(opts, "security_opt", [])) or None,
         "UTSMode": uts, "UsernsMode": "", "ShmSize": _get(opts, "shm_size", 0), "Isolation": "",
         "CpuShares": _get(opts, "cpu_shares", 0), "Memory": _get(opts, "memory", 0),
-        "NanoCpus": _get(opts, "cpus", 0), "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [],
+        "NanoCpus": _get(opts, "cpus", 0), "CgroupParent": _get(opts, "cgroup_parent", ""), "BlkioWeight": 0, "BlkioWeightDevice": [],
         "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [],
         "BlkioDeviceWriteIOps": [], "CpuPeriod": _get(opts, "cpu_period", 0),
         "CpuQuota": _get(opts, "cpu_quota", 0), "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,

@@ -151,6 +151,7 @@ def _reap_removers() -> None:
             pass  # reaped meanwhile by another thread (the API server's)
 
 
+DEFAULT_CGROUP_PARENT = "hakobune"  # where containers' cgroups are made, without --cgroup-parent
 RELEASED = "released"  # in a container's directory: the end whose cleanup (unmount, volumes, network) is done
 
 
@@ -570,7 +571,7 @@ class Lifecycle:
             state["Health"] = monitor["health"]
         if status in ("running", "created") and monitor.get("monitor_alive"):
             state.update(Status="running", Running=True, Pid=monitor.get("pid") or 0)
-            if _frozen(record["Id"]):
+            if _frozen(record["Id"], cgroup_parent_of(record)):
                 state.update(Status="paused", Paused=True)
         elif status == "restarting":
             state.update(Status="restarting", Restarting=True, ExitCode=monitor.get("exit_code") or 0)
@@ -605,7 +606,7 @@ class Lifecycle:
                 netsetup.release(self, record["Id"])
                 if record["HostConfig"].get("AutoRemove") and state["Status"] == "exited":
                     self._remember_exit(record["Id"], state["ExitCode"])
-                    self._teardown(record["Id"])
+                    self._teardown(record["Id"], cgroup_parent_of(record))
                     self.store.delete(record["Id"])
                     volsetup.remove_anonymous(self, record, True)
                     self._event(record, "destroy")
@@ -649,7 +650,7 @@ class Lifecycle:
                 cgroup_warmup.end()  # the container's own move is done
             except BaseException:
                 rootfs.unmount(container_dir)
-                self._remove_cgroups(container_id)
+                self._remove_cgroups(container_id, cgroup_parent_of(record))
                 from hakobune.engine import netsetup  # networks (issue 6)
                 netsetup.release(self, container_id)
                 raise
@@ -779,7 +780,7 @@ class Lifecycle:
                 raise Conflict(f"You cannot remove a running container {record['Id']}. Stop the container "
                                f"before attempting removal or force remove")
             self.note_exits(record)
-            self._teardown(record["Id"])
+            self._teardown(record["Id"], cgroup_parent_of(record))
             rootfs.unmount(self.store.path(record["Id"]))
             self.store.delete(record["Id"])
         from hakobune.engine import volsetup
@@ -1107,7 +1108,7 @@ class Lifecycle:
         if reclaim is not None:
             reclaim(self)
 
-    def _teardown(self, container_id: str) -> None:
+    def _teardown(self, container_id: str, cgroup_parent: str = DEFAULT_CGROUP_PARENT) -> None:
         """Forget the runtime's and the monitor's state of a stopped container."""
         from hakobune.engine import rootfs
 
@@ -1116,7 +1117,7 @@ class Lifecycle:
             os.kill(monitor["monitor_pid"], 9)
         self._runtime("delete", "--force", container_id)
         rootfs.unmount(self.store.path(container_id))
-        self._remove_cgroups(container_id)
+        self._remove_cgroups(container_id, cgroup_parent)
         from hakobune.engine import netsetup  # networks (issue 6)
         netsetup.release(self, container_id)
         remove_tree(self.state_dir(container_id))
@@ -1134,15 +1135,15 @@ class Lifecycle:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 
     @staticmethod
-    def _remove_cgroups(container_id: str) -> None:
-        """The container's cgroup in every hierarchy (/sys/fs/cgroup/*/hakobune/<id>, and the
-        unified /sys/fs/cgroup/hakobune/<id>), if the runtime left any."""
+    def _remove_cgroups(container_id: str, parent: str = DEFAULT_CGROUP_PARENT) -> None:
+        """The container's cgroup in every hierarchy (/sys/fs/cgroup/*/<parent>/<id>, and the
+        unified /sys/fs/cgroup/<parent>/<id>), if the runtime left any."""
         try:
             hierarchies = os.listdir("/sys/fs/cgroup")
         except OSError:
             hierarchies = []
-        for path in [f"/sys/fs/cgroup/{name}/hakobune/{container_id}" for name in hierarchies] + \
-                [f"/sys/fs/cgroup/hakobune/{container_id}"]:
+        for path in [f"/sys/fs/cgroup/{name}/{parent}/{container_id}" for name in hierarchies] + \
+                [f"/sys/fs/cgroup/{parent}/{container_id}"]:
             try:
                 os.rmdir(path)
             except OSError:
@@ -1386,10 +1387,20 @@ def _parent_pid(pid: int) -> int:
     return int(data[data.rindex(b")") + 2:].split()[1])
 
 
-def _frozen(container_id: str) -> bool:
+def cgroup_parent_of(record: dict) -> str:
+    """The cgroup a container's own cgroup is made in, relative to each
+    hierarchy's root: HostConfig.CgroupParent (`--cgroup-parent`; a relative
+    one is taken from the root, as Docker's cgroupfs driver does), else
+    "hakobune"."""
+    parent = (record.get("HostConfig") or {}).get("CgroupParent") or ""
+    parts = [part for part in parent.split("/") if part and part != "."]
+    return "/".join(parts) or DEFAULT_CGROUP_PARENT
+
+
+def _frozen(container_id: str, parent: str = DEFAULT_CGROUP_PARENT) -> bool:
     """Whether the container's cgroup is frozen (paused): the v1 freezer, or cgroup2's cgroup.freeze."""
-    for path, frozen in ((f"/sys/fs/cgroup/freezer/hakobune/{container_id}/freezer.state", b"FROZEN"),
-                         (f"/sys/fs/cgroup/hakobune/{container_id}/cgroup.freeze", b"1")):
+    for path, frozen in ((f"/sys/fs/cgroup/freezer/{parent}/{container_id}/freezer.state", b"FROZEN"),
+                         (f"/sys/fs/cgroup/{parent}/{container_id}/cgroup.freeze", b"1")):
         try:
             with open(path, "rb") as f:
                 return f.read().strip() == frozen

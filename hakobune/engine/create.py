@@ -197,6 +197,8 @@ def cpu_count() -> int:
 
 def check_resources(resources: dict, update: bool = False) -> None:
     """Docker's checks of memory, CPU and cpuset values (the same for create and update)."""
+    if ".." in str(resources.get("CgroupParent") or "").split("/"):
+        raise InvalidArgument(f"invalid cgroup parent {resources['CgroupParent']!r}: '..' is not allowed")
     memory = resources.get("Memory") or 0
     swap = resources.get("MemorySwap") or 0
     reservation = resources.get("MemoryReservation") or 0

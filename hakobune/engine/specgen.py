@@ -15,7 +15,7 @@ default mounts) come from hakobune.oci.defaults.default_spec; on top:
   directory, bind-mounted;
 - network: none yet — a private network namespace with only loopback
   (as Docker's `--network none`);
-- cgroupsPath: /hakobune/<id>;
+- cgroupsPath: /hakobune/<id> (or /<--cgroup-parent>/<id>);
 - HostConfig (apply_host_config), as Docker's daemon maps it: resources
   (memory, CPU, cpuset, pids, devices), rlimits (defaults clamped to the
   caller's hard limits), capabilities, seccomp, no_new_privileges, AppArmor,
@@ -206,7 +206,9 @@ def generate(record: dict, rootfs: str, container_dir: str) -> dict:
     for name in ("resolv.conf", "hostname", "hosts"):
         spec["mounts"].append({"destination": f"/etc/{name}", "type": "bind", "source": files[name],
                                "options": ["rbind", "rprivate"]})
-    spec["linux"]["cgroupsPath"] = f"/hakobune/{record['Id']}"
+    from hakobune.engine.containers import cgroup_parent_of
+
+    spec["linux"]["cgroupsPath"] = f"/{cgroup_parent_of(record)}/{record['Id']}"
     apply_host_config(spec, record.get("HostConfig") or {}, rootfs)
     return spec
 

@@ -268,12 +268,11 @@ def test_errors_name_the_file_and_key(tmp_path, text, message):
 
 
 def test_unsupported_keys_warn(tmp_path):
-    _write(tmp_path, "compose.yaml", "services:\n  a:\n    image: busybox\n    cgroup_parent: b\n"
+    _write(tmp_path, "compose.yaml", "services:\n  a:\n    image: busybox\n"
                                      "    deploy: {replicas: 1, placement: {}, resources: {limits: {memory: 1g},"
                                      " reservations: {}}}\n    build: {context: ., cache_from: [x]}\ninclude: []\n")
     warnings = []
     load(LoadOptions(workdir=str(tmp_path), environ={}), warn=warnings.append)
-    assert any("services.a.cgroup_parent is not supported" in w for w in warnings)
     assert any("services.a.deploy.placement is not supported on hakobune" in w for w in warnings)
     assert any("services.a.deploy.resources.reservations is not supported" in w for w in warnings)
     assert any("services.a.build.cache_from is not supported" in w for w in warnings)
