@@ -13,7 +13,11 @@ busybox image (hakobune.testing.busybox); each figure is the median of
   reuse; the classic builder's are all removed too);
 - ``cached``: the same build again, every step a cache hit;
 - ``touched``: one copied file's content changed, so that COPY and the steps
-  after it run again.
+  after it run again;
+- ``cold-run``: ``build --no-cache`` of a second Dockerfile whose one RUN
+  step writes ``--files`` small files (a package install's pattern): the
+  step's files become its layer as they are (the layer store adopts the
+  step's directory) instead of being packed and unpacked again.
 
 With a reference Docker daemon (``--docker-host``, else $DOCKER_HOST) that
 has ``busybox:latest``, the same three figures for its classic builder
@@ -54,6 +58,18 @@ COPY --from=tools /opt/tool /opt/tool
 RUN /opt/tool/run > /app/tool-output
 CMD ["cat", "/app/count"]
 """
+
+RUN_DOCKERFILE = """\
+FROM busybox:latest
+RUN mkdir /generated && cd /generated && for d in $(seq 0 39); do mkdir d$d; done && i=0 && \\
+    while [ $i -lt {files} ]; do echo "file $i" > d$((i % 40))/file$i.txt; i=$((i + 1)); done
+CMD ["ls", "/generated"]
+"""
+
+
+def make_run_context(directory: str, files: int) -> None:
+    with open(os.path.join(directory, "Dockerfile"), "w") as f:
+        f.write(RUN_DOCKERFILE.format(files=files))
 
 
 def make_context(directory: str, files: int) -> None:
@@ -153,10 +169,13 @@ class Docker(Hakobune):
         return {**os.environ, "DOCKER_HOST": self.host, "DOCKER_BUILDKIT": "1" if self.buildkit else "0"}
 
 
-def measure(builders, context: str, runs: int) -> dict:
+FIGURES = ("cold", "cached", "touched", "cold-run")
+
+
+def measure(builders, context: str, run_context: str, runs: int) -> dict:
     """Each builder's median figures; the builders take turns within each run,
     so that the machine's load (other work on it) falls on all of them alike."""
-    figures = {builder.name: {"cold": [], "cached": [], "touched": []} for builder in builders}
+    figures = {builder.name: {figure: [] for figure in FIGURES} for builder in builders}
     touched = os.path.join(context, "src", "d00", "file00000.txt")
     for run in range(runs):
         for builder in builders:
@@ -169,6 +188,8 @@ def measure(builders, context: str, runs: int) -> dict:
             with open(touched, "a") as f:
                 f.write(f"touched {run} {time.time()}\n")
             mine["touched"].append(timed(builder.build_argv(context), builder.env()))
+            builder.remove_result()
+            mine["cold-run"].append(timed(builder.build_argv(run_context, "--no-cache"), builder.env()))
     return {name: {figure: statistics.median(values) for figure, values in mine.items()}
             for name, mine in figures.items()}
 
@@ -196,11 +217,14 @@ def main() -> None:
         context = os.path.join(base, "context")
         os.mkdir(context)
         make_context(context, options.files)
+        run_context = os.path.join(base, "run-context")
+        os.mkdir(run_context)
+        make_run_context(run_context, options.files)
         builders = [Hakobune(base)]
         if options.docker_host and shutil.which("docker"):
             references = [Docker(options.docker_host, buildkit) for buildkit in (True, False)]
             builders += [docker for docker in references if docker.available()]
-        results = measure(builders, context, options.runs)
+        results = measure(builders, context, run_context, options.runs)
         for builder in builders:
             builder.remove_result()
     finally:
@@ -209,7 +233,7 @@ def main() -> None:
         unmount_below(base)
         shutil.rmtree(base, ignore_errors=True)
     print(f"{'':10}" + "".join(f"{name:>12}" for name in results))
-    for figure in ("cold", "cached", "touched"):
+    for figure in FIGURES:
         print(f"{figure:10}" + "".join(f"{results[name][figure]:>11.2f}s" for name in results))
 
 

@@ -752,6 +752,10 @@ class Builder:
                 return add_child_image(self.store, state.image_id, lambda out: _copy_file(ready_layer, out),
                                        make_config)
             empty = not self.executor.has_changes(root)
+            layer_directory = getattr(self.executor, "layer_directory", None)
+            source = layer_directory(root) if layer_directory is not None and not empty else None
+            if source is not None:  # the step's files become the layer's: no tar to unpack again
+                return add_child_image(self.store, state.image_id, None, make_config, layer_directory=source)
             return add_child_image(self.store, state.image_id, lambda out: self.executor.write_layer(root, out),
                                    make_config, empty=empty)
 

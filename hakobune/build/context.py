@@ -242,10 +242,12 @@ def write_copy_tar(entries: list[CopyEntry], out, owner: tuple[int, int] | None,
     owned by `owner` or root)."""
     import tarfile
 
+    from hakobune.image.tarwrite import add_entry  # tarfile's bytes, faster for thousands of small files
+
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for entry in entries:
             if entry.host_path is None:
-                tar.addfile(_parent_member(entry, owner))
+                add_entry(tar, _parent_member(entry, owner))
                 continue
             info = entry.info
             member = tarfile.TarInfo(entry.destination.lstrip("/") or ".")
@@ -258,16 +260,16 @@ def write_copy_tar(entries: list[CopyEntry], out, owner: tuple[int, int] | None,
             member.uname = member.gname = ""
             if stat.S_ISDIR(info.st_mode):
                 member.type = tarfile.DIRTYPE
-                tar.addfile(member)
+                add_entry(tar, member)
             elif stat.S_ISLNK(info.st_mode):
                 member.type = tarfile.SYMTYPE
                 member.linkname = os.readlink(entry.host_path)
                 member.mode = stat.S_IMODE(info.st_mode)
-                tar.addfile(member)
+                add_entry(tar, member)
             elif stat.S_ISREG(info.st_mode):
                 member.size = info.st_size
                 with open(entry.host_path, "rb") as data:
-                    tar.addfile(member, data)
+                    add_entry(tar, member, data)
 
 
 def _parent_member(entry: CopyEntry, owner: tuple[int, int] | None):

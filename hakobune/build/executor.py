@@ -13,6 +13,10 @@ the engine (hakobune.engine.building.BuildOperations) implements
   status;
 - `write_layer(root, out)`: the tar of what changed in the root (an overlay
   diff, without what the executor itself put there), and `has_changes(root)`;
+- `layer_directory(root)` (optional): end the root's mount and give
+  (its upper directory, the relative paths its layer leaves out), for the
+  layer store to adopt the files as they are (`LayerStore.adopt`); None
+  when it cannot, and the builder asks `write_layer` instead;
 - `resolve_user(root, user)`: ``user[:group]`` to (uid, gid), from the root's
   /etc/passwd and /etc/group, for COPY --chown;
 - `pull(reference, platform)`: fetch an image that is not in the store.
@@ -81,6 +85,9 @@ class Executor:
 
     def write_layer(self, root: StepRoot, out) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def layer_directory(self, root: StepRoot) -> tuple[str, frozenset] | None:
+        return None  # optional: the builder then packs the layer with write_layer
 
     def resolve_user(self, root: StepRoot, user: str) -> tuple[int, int]:  # pragma: no cover - interface
         raise NotImplementedError

@@ -13,7 +13,10 @@ the builder (hakobune.build.builder) an `_EngineExecutor`, which:
   RUN --mounts.  Network ``none`` is a private namespace with loopback only;
   ``default`` and ``host`` share the host's network namespace for now (no
   bridge is attached to build steps yet);
-- packs the upper directory as the step's layer (`difftar`, as `commit`).
+- hands the upper directory, unmounted, to the layer store, which adopts
+  its files as the step's layer (`LayerStore.adopt`: renamed in, not packed
+  and unpacked again); the layer's tar is still what `difftar` packs (as
+  `commit`), for its diff id and for save and push.
 
 Every mount, runtime state and cgroup is removed when a step ends, also
 when it fails or the build is interrupted.
@@ -153,6 +156,23 @@ class _EngineExecutor:
         from hakobune.image.difftar import pack_layer
 
         pack_layer(root.upper, out, self._hidden(root))
+
+    def layer_directory(self, root):
+        """Unmount the step's overlay and give (its upper directory, what the
+        engine put there): the layer store adopts those files as the layer.
+        None when the overlay is busy (it is then unmounted lazily on exit,
+        and the layer packed from the upper directory as before)."""
+        from hakobune import _sys as S
+        from hakobune.engine import rootfs
+
+        hidden = self._hidden(root)
+        try:
+            S.umount(root.merged, 0)
+        except OSError:
+            return None
+        if rootfs.is_mounted(root.directory):
+            return None
+        return root.upper, hidden
 
     def resolve_user(self, root, user: str) -> tuple[int, int]:
         from hakobune.engine.specgen import resolve_user

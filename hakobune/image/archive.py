@@ -220,24 +220,34 @@ def _import_config(diff_id: str, run_config: dict, comment: str) -> bytes:
 # --- a child image: an image's layers plus one -------------------------------------
 
 def add_child_image(store: ImageStore, base_id: str, write_layer, make_config, reference: str | None = None,
-                    empty: bool = False) -> str:
+                    empty: bool = False, layer_directory: tuple[str, frozenset] | None = None) -> str:
     """A new image made of the image `base_id`'s layers plus the one
     `write_layer(output)` writes (an uncompressed layer tar; no blob of it is
     kept: save and push pack the layer again, `difftar`), or none when
     `empty`; `make_config(diff_id)` gives the config's bytes (diff_id None
     for an empty layer).  Tagged `reference` if given; returns the new id.
-    What `docker commit` stores; `base_id` None: no base (a build's FROM scratch)."""
+    What `docker commit` stores; `base_id` None: no base (a build's FROM scratch).
+    `layer_directory` (instead of `write_layer`): (an unmounted overlay upper
+    directory, the relative paths its layer leaves out), whose files the
+    layer store adopts (`LayerStore.adopt`) rather than unpacking its tar."""
     tag = store.tag_reference(reference) if reference else None
     base = store.get(base_id) if base_id else None
     top_chain_id = base.top_chain_id if base else None
     with store.scratch("child-") as scratch, store.lease() as lease:
         if base:
             lease.hold(*base.record.chain_ids)
-        diff_id = None if empty else _spool_layer(scratch, write_layer)
         created_layers: list[str] = []
         try:
+            adopted = None
+            if layer_directory is not None:
+                adopted = _adopt_directory(store, layer_directory, top_chain_id, lease, created_layers)
+                if adopted is None:
+                    write_layer = _directory_packer(layer_directory)
+            diff_id = adopted if adopted is not None or empty else _spool_layer(scratch, write_layer)
             layers = [LayerSource(layer) for layer in base.diff_ids] if base else []
-            if diff_id is not None:
+            if adopted is not None:
+                layers.append(LayerSource(diff_id))
+            elif diff_id is not None:
                 chain_id = chain_id_of(top_chain_id, diff_id)
                 lease.hold(chain_id)
                 if not store.layers.exists(chain_id):
@@ -253,6 +263,29 @@ def add_child_image(store: ImageStore, base_id: str, write_layer, make_config, r
             store.collect(created_layers, [], lease)
             raise
     return new.id
+
+
+def _adopt_directory(store: ImageStore, layer_directory, top_chain_id, lease, created_layers: list[str]) -> str | None:
+    """The diff id of the layer the directory became, or None when it cannot
+    be adopted (the caller packs and unpacks it)."""
+    from hakobune.image.adoption import survey
+
+    directory, skip = layer_directory
+    found = survey(directory, skip)
+    chain_id = chain_id_of(top_chain_id, found.diff_id)
+    lease.hold(chain_id)
+    if not store.layers.exists(chain_id):
+        if store.layers.adopt(found, top_chain_id) is None:
+            return None
+        created_layers.append(chain_id)
+    return found.diff_id
+
+
+def _directory_packer(layer_directory):
+    from hakobune.image.difftar import pack_layer
+
+    directory, skip = layer_directory
+    return lambda out: pack_layer(directory, out, skip)
 
 
 def _spool_layer(scratch: str, write_layer) -> str:

@@ -22,6 +22,8 @@ import os
 import stat
 import tarfile
 
+from hakobune.image.tarwrite import add_entry
+
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
@@ -40,16 +42,25 @@ class _Packer:
         for name in sorted(os.listdir(path), key=os.fsencode):
             child = f"{relative}/{name}" if relative else name
             if child in self.skip:
+                self.left_out(child)
                 continue
             info = os.lstat(os.path.join(self.top, child))
             if stat.S_ISSOCK(info.st_mode):
+                self.left_out(child)
                 continue
             if is_whiteout(info):
-                self.archive.addfile(_header(_whiteout_name(relative, name), tarfile.REGTYPE, 0o600, info, 0))
+                add_entry(self.archive, _header(_whiteout_name(relative, name), tarfile.REGTYPE, 0o600, info, 0))
+                self.whiteout(child)
                 continue
             self.pack_entry(child, info)
             if stat.S_ISDIR(info.st_mode):
                 self.pack_directory(child)
+
+    def left_out(self, relative: str) -> None:
+        """A hook: `relative` is not in the tar (skipped, or a socket)."""
+
+    def whiteout(self, relative: str) -> None:
+        """A hook: `relative` is a whiteout, written as ``.wh.NAME``."""
 
     def pack_entry(self, relative: str, info: os.stat_result) -> None:
         path = os.path.join(self.top, relative)
@@ -58,20 +69,20 @@ class _Packer:
         if stat.S_ISREG(info.st_mode):
             self._regular(relative, path, info, xattrs)
         elif stat.S_ISDIR(info.st_mode):
-            self.archive.addfile(_header(relative, tarfile.DIRTYPE, mode, info, info.st_mtime_ns, xattrs))
+            add_entry(self.archive, _header(relative, tarfile.DIRTYPE, mode, info, info.st_mtime_ns, xattrs))
             if is_opaque(path):
-                self.archive.addfile(_header(f"{relative}/{OPAQUE_MARKER}", tarfile.REGTYPE, 0o600, info, 0))
+                add_entry(self.archive, _header(f"{relative}/{OPAQUE_MARKER}", tarfile.REGTYPE, 0o600, info, 0))
         elif stat.S_ISLNK(info.st_mode):
             header = _header(relative, tarfile.SYMTYPE, 0o777, info, info.st_mtime_ns, xattrs)
             header.linkname = os.readlink(path)
-            self.archive.addfile(header)
+            add_entry(self.archive, header)
         else:
             kind = {stat.S_IFCHR: tarfile.CHRTYPE, stat.S_IFBLK: tarfile.BLKTYPE,
                     stat.S_IFIFO: tarfile.FIFOTYPE}[stat.S_IFMT(info.st_mode)]
             header = _header(relative, kind, mode, info, info.st_mtime_ns, xattrs)
             if kind != tarfile.FIFOTYPE:
                 header.devmajor, header.devminor = os.major(info.st_rdev), os.minor(info.st_rdev)
-            self.archive.addfile(header)
+            add_entry(self.archive, header)
 
     def _regular(self, relative: str, path: str, info: os.stat_result, xattrs: dict) -> None:
         header = _header(relative, tarfile.REGTYPE, stat.S_IMODE(info.st_mode), info, info.st_mtime_ns, xattrs)
@@ -79,12 +90,12 @@ class _Packer:
             first = self.first_names.setdefault((info.st_dev, info.st_ino), relative)
             if first != relative:
                 header.type, header.linkname = tarfile.LNKTYPE, first
-                self.archive.addfile(header)
+                add_entry(self.archive, header)
                 return
         header.size = info.st_size
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         with os.fdopen(fd, "rb") as content:
-            self.archive.addfile(header, content)
+            add_entry(self.archive, header, content)
 
 
 def pack_layer(directory: str, output, skip=frozenset()) -> None:

@@ -77,6 +77,31 @@ class LayerStore:
                     self._publish(staging, chain_id, parent, applied)
         return chain_id
 
+    def adopt(self, found, parent: str | None = None) -> str | None:
+        """Store a surveyed directory (`adoption.survey`: an overlay upper
+        directory, on this file system) as the layer of its diff id on
+        `parent` by moving its files in, instead of unpacking its tar; the
+        tree is the one unpacking would make (`adoption`).  Returns the chain
+        id, or None when the directory cannot be adopted (on another file
+        system, or a tree its own tar would not give back): `register` its
+        tar then.  A layer already stored leaves the directory untouched."""
+        from hakobune.image.adoption import make_diff_dir, same_file_system
+
+        if not found.faithful or not same_file_system(found.directory, self._temporary):
+            return None
+        if parent is not None:
+            self._check_exists(parent)
+        chain_id = chain_id_of(parent, found.diff_id)
+        with locked(self._lock_path(chain_id)):
+            if not self.exists(chain_id):
+                with self._staging() as staging:
+                    try:
+                        make_diff_dir(found, os.path.join(staging, "diff"))
+                    except OSError as e:
+                        raise SystemFailure(f"cannot store layer {chain_id}: {e.strerror or e}") from None
+                    self._publish(staging, chain_id, parent, found)
+        return chain_id
+
     @contextlib.contextmanager
     def staged(self, tarball, expected_diff_id: str):
         """Unpack a layer tarball whose diff id is known, before its parent
