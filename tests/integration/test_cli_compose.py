@@ -752,10 +752,9 @@ def test_bad_input_is_refused_before_anything_is_created(project, hk):  # noqa: 
         assert hk.ok("ps", "-aq") == ""
         assert _names(hk, "network", "ls", "--format", "{{.Name}}") == {"bridge", "host", "none"}
         assert _names(hk, "volume", "ls", "-q") == set()
-    project.write("compose.yaml", "services:\n  a:\n    image: busybox\n    cgroup_parent: x\n"
+    project.write("compose.yaml", "services:\n  a:\n    image: busybox\n"
                                   "    deploy: {placement: {constraints: []}}\n    logging: {driver: syslog}\n")
     warned = project.ok("config", "-q").stderr
-    assert "services.a.cgroup_parent is not supported yet, ignored" in warned
     assert "services.a.deploy.placement is not supported on hakobune, ignored" in warned
     assert "services.a.logging.driver: hakobune has no log driver named 'syslog'" in warned
 
