@@ -103,3 +103,23 @@ def sleeper(api):
         yield name
     finally:
         api.docker("rm", "-f", name)
+
+
+def under_script(command: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`command` with a terminal (util-linux `script`), its stdin an open pipe
+    with nothing written: an empty stdin would make `script` send the
+    terminal's EOF character, which a raw-mode tty echoes as ^@ in the middle
+    of the output."""
+    proc = subprocess.Popen(["script", "-qec", command, "/dev/null"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)

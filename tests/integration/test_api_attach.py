@@ -4,11 +4,10 @@ a stopped container can be attached to before it is started again
 (shared/reference/engine-api/docker-run-rm.md, docker-start-attach.md)."""
 
 import os
-import subprocess
 
 import pytest
 
-from api_server import DOCKER, api  # noqa: F401 - fixture
+from api_server import DOCKER, api, under_script  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(DOCKER is None, reason="needs the docker CLI")]
 
@@ -37,6 +36,5 @@ def test_run_with_piped_stdin_and_with_a_tty(api):
     proc = api.docker("run", "--rm", "-i", "busybox:local", "cat", input="piped\n")
     assert (proc.returncode, proc.stdout) == (0, "piped\n"), proc.stderr
     env = {**os.environ, "DOCKER_HOST": api.host, "DOCKER_CONFIG": os.path.join(api.base, "cfg")}
-    proc = subprocess.run(["script", "-qec", "docker run --rm -it busybox:local sh -c 'tty; exit 3'", "/dev/null"],
-                          capture_output=True, timeout=60, env=env, input=b"")
+    proc = under_script("docker run --rm -it busybox:local sh -c 'tty; exit 3'", env)
     assert proc.returncode == 3 and b"/dev/pts/0\r\n" in proc.stdout, proc.stdout

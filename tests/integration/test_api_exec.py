@@ -4,12 +4,11 @@ stopped container (shared/reference/engine-api/docker-exec*.md)."""
 
 import json
 import os
-import subprocess
 import time
 
 import pytest
 
-from api_server import DOCKER, api, sleeper  # noqa: F401 - fixtures
+from api_server import DOCKER, api, sleeper, under_script  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(DOCKER is None, reason="needs the docker CLI")]
 
@@ -39,8 +38,7 @@ def test_exec_missing_program(api, sleeper):
 def test_exec_with_a_tty(api, sleeper):
     command = f"stty rows 30 cols 100; docker exec -it {sleeper} sh -c 'echo in-tty; tty; stty size'"
     env = {**os.environ, "DOCKER_HOST": api.host, "DOCKER_CONFIG": os.path.join(api.base, "cfg")}
-    proc = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, timeout=60,
-                          env=env, input=b"")
+    proc = under_script(command, env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert b"in-tty\r\n/dev/pts/" in proc.stdout
     assert b"30 100\r\n" in proc.stdout  # the client's size, given at the start
@@ -49,8 +47,7 @@ def test_exec_with_a_tty(api, sleeper):
 def test_exec_tty_exit_code(api, sleeper):
     command = f"docker exec -t {sleeper} sh -c 'exit 5'"
     env = {**os.environ, "DOCKER_HOST": api.host, "DOCKER_CONFIG": os.path.join(api.base, "cfg")}
-    proc = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, timeout=60,
-                          env=env, input=b"")
+    proc = under_script(command, env)
     assert proc.returncode == 5, proc.stdout
 
 
