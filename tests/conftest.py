@@ -24,6 +24,11 @@ for _variable in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_
     os.environ.pop(_variable, None)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "local_only(reason): a CLI test that the Engine API cannot express; "
+                            "skipped when HAKOBUNE_TEST_VIA runs the CLI as a client (cli_store)")
+
+
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
         return

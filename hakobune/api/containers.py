@@ -256,6 +256,8 @@ def logs(engine, request):
     until_ns = _time_bound_ns(until) if until and until != "0" else None
     timestamps = request.flag("timestamps")
     details = request.flag("details")
+    if ((inspected.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") == "none":
+        raise InvalidArgument("configured logging driver does not support reading")  # before the stream
 
     watch = H.ClientWatch()
 
@@ -331,15 +333,19 @@ class _LogReader:
                 self.fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
             except OSError:
                 self.fd = -1
-        self.offset = os.fstat(self.fd).st_size if self.fd >= 0 else engine.log_size(container_id)
+        try:
+            self.offset = engine.log_size(container_id)  # logical: rotated files counted
+        except (HakobuneError, OSError):
+            self.offset = os.fstat(self.fd).st_size if self.fd >= 0 else 0
 
     def entries(self):
         """The entries written since the last call."""
         from hakobune.engine.containers import read_log
 
-        if self.fd >= 0:
+        if self.fd >= 0 and not os.path.exists(self.engine.lifecycle.log_path(self.container_id)):
+            # removed (--rm) before all was read: what is left, in the file held open
             pairs = read_log(f"/proc/self/fd/{self.fd}", self.offset)
-        else:
+        else:  # by path: across the log's rotations
             try:
                 pairs = self.engine.read_log(self.container_id, self.offset)
             except (NotFound, OSError):
@@ -409,12 +415,25 @@ def _forward_stdin(engine, container_id: str, rfile) -> None:
             data = rfile.read1(65536) if hasattr(rfile, "read1") else rfile.read(65536)
             if not data:
                 attachment.close_stdin()
+                _linger(attachment)
                 return
             attachment.write(data.decode("utf-8", "surrogateescape"))
     except (OSError, ValueError):
         return
     finally:
         attachment.close()
+
+
+def _linger(attachment) -> None:
+    """Until the monitor has read all we sent: closed at once, our end would
+    make its next write of output to us fail, and the monitor drop us with
+    the close of stdin still unread.  Our sending side ends; what it sends
+    is read until it closes the connection."""
+    import socket
+
+    attachment.sock.shutdown(socket.SHUT_WR)
+    while attachment.sock.recv(65536):
+        pass
 
 
 # --- the filesystem -----------------------------------------------------------------------

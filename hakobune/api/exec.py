@@ -179,12 +179,19 @@ def start(engine, request):
 
 
 def _start_detached(engine, entry: dict, tty: bool):
+    import tempfile
+
     spec = _runner_spec(engine, entry, tty, detach=True)
-    result = subprocess.run(_runner_argv(spec), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    # the runner's errors in a file, not a pipe: the detached process may keep
+    # the runner's stderr open for as long as it runs
+    with tempfile.TemporaryFile() as errors:
+        result = subprocess.run(_runner_argv(spec), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=errors)
+        errors.seek(0)
+        message = errors.read().decode(errors="replace").strip()
     if result.returncode != 0:
         _finish(entry, result.returncode)
-        raise SystemFailure(result.stderr.decode(errors="replace").strip() or "exec failed")
+        raise SystemFailure(message or "exec failed")
     entry["running"] = False  # nobody waits for a detached exec: its end is not known here
     entry["detached"] = True
     return H.Response(200)

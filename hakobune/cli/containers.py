@@ -151,7 +151,7 @@ def run(inv):
             _quietly(engine.remove_container, container_id, True)
         from hakobune.errors import SystemFailure
 
-        status = start_failure_status(str(e)) if isinstance(e, SystemFailure) else 125
+        status = start_failure_status(str(e))  # by the message, whatever its kind, as the docker CLI does
         raise _run_error(inv, _start_error_text(e) if isinstance(e, SystemFailure) else e, status) from None
     if detach:
         write(container_id + "\n")
@@ -724,11 +724,11 @@ def _each_container(names, action) -> int:
 # --- ps, logs, inspect -----------------------------------------------------------------
 
 def _ps_row(record: dict, state: dict, trunc: bool) -> dict:
-    from hakobune.engine.summary import status_text
+    from hakobune.engine.summary import list_command, status_text
     from hakobune.cli.images import go_time_string
     from hakobune.engine.containers import unix_time_of
 
-    command = " ".join([record["Path"], *record["Args"]])
+    command = list_command(record["Path"], record["Args"])
     if trunc:
         command = ellipsis(command, 20)
     created = unix_time_of(record["Created"])

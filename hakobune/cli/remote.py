@@ -255,7 +255,8 @@ def run(inv, engine) -> int:
                     engine.remove_container(container_id, force=True)
                 except HakobuneError:
                     pass
-            status = start_failure_status(str(e)) if isinstance(e, SystemFailure) else 125
+            # by the message, whatever the status (dockerd answers 400 for a missing program)
+            status = start_failure_status(str(e))
             raise _run_error(inv, _start_error_text(e) if isinstance(e, SystemFailure) else e, status) from None
 
     if o.detach:

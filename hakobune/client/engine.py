@@ -383,8 +383,10 @@ class RemoteEngine:
 
     def create_volume(self, name: str | None = None, driver: str | None = None, labels: dict | None = None,
                       options: dict | None = None) -> dict:
-        body = {"Name": name or "", "Driver": driver or "local", "DriverOpts": options or {},
-                "Labels": labels or {}}
+        # as the docker CLI sends it: empty maps left out (dockerd keeps `{}` as given, Options then not null)
+        body = {"Driver": driver or "local", "DriverOpts": options or None, "Labels": labels or None,
+                "Name": name or ""}
+        body = {key: value for key, value in body.items() if value is not None}
         return self.client.call("POST", "/volumes/create", body=body)
 
     def volumes(self, filters: dict | None = None) -> dict:
@@ -454,6 +456,11 @@ class RemoteEngine:
 
     def system_df(self) -> dict:
         return self.client.call("GET", "/system/df")
+
+    def prune_build_cache(self, all: bool = False) -> dict:  # noqa: A002
+        answer = self.client.call("POST", "/build/prune", {"all": _flag(all)}) or {}
+        return {"CachesDeleted": answer.get("CachesDeleted") or [],
+                "SpaceReclaimed": answer.get("SpaceReclaimed") or 0}
 
     def system_prune(self, all: bool = False, volumes: bool = False,  # noqa: A002
                      filters: dict | None = None) -> dict:

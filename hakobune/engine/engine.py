@@ -83,8 +83,11 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
         return self.lifecycle.remove(name, force, volumes)
 
     def kill_container(self, name: str, signal: str = "KILL") -> dict:
-        """POST /containers/{id}/kill."""
-        return self.lifecycle.kill(name, signal or "KILL")
+        """POST /containers/{id}/kill (dockerd's router names the container in every error)."""
+        try:
+            return self.lifecycle.kill(name, signal or "KILL")
+        except NotFound as e:
+            raise NotFound(f"Cannot kill container: {name}: {e}") from None
 
     def pause_container(self, name: str) -> dict:
         """POST /containers/{id}/pause: freeze its cgroup."""
@@ -649,12 +652,14 @@ class Engine(ProcessOperations, FilesystemOperations, VolumeOperations, NetworkO
 
     def _container_usage(self) -> list[dict]:
         """GET /system/df's Containers: summaries with SizeRw and SizeRootFs."""
+        from hakobune.engine.summary import list_command
+
         out = []
         for record, state in self.lifecycle.list(all=True):
             size_rw, size_root = self.container_sizes(record)
             out.append({"Id": record["Id"], "Names": [record["Name"]],
                         "Image": record["Config"].get("Image") or record["Image"], "ImageID": record["Image"],
-                        "Command": " ".join([record["Path"], *record["Args"]]),
+                        "Command": list_command(record["Path"], record["Args"]),
                         "Created": int(_created_key(record["Created"])[0]), "State": state["Status"],
                         "Status": state["Status"], "SizeRw": size_rw, "SizeRootFs": size_root,
                         "Labels": record["Config"].get("Labels") or {}, "Mounts": []})
@@ -743,7 +748,7 @@ def _check_filters(filters: dict | None, accepted) -> dict:
     filters = {name: list(values) for name, values in (filters or {}).items() if values}
     for name in filters:
         if name not in accepted:
-            raise InvalidArgument(f"invalid filter '{name}'")
+            raise InvalidArgument(f"Invalid filter '{name}'")
     return filters
 
 
@@ -855,6 +860,11 @@ def _until(value: str) -> tuple[int, int]:
     """`until=`: a Unix time, an RFC 3339 time, or a Go duration before now."""
     import time
 
+    import re
+
+    exact = re.fullmatch(r"(\d+)(?:\.(\d{1,9}))?", value)
+    if exact:  # SECONDS[.NANOS] exactly, as the docker CLI sends it (a float would round the nanoseconds)
+        return int(exact.group(1)), int((exact.group(2) or "").ljust(9, "0"))
     try:
         seconds = float(value)
         return (int(seconds), int(round((seconds % 1) * 1e9)))

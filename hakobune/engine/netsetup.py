@@ -616,6 +616,9 @@ def network_settings(lifecycle, record: dict, state: dict | None = None) -> dict
         settings["Links"] = endpoint_links(record, network) or None
         if wired and network != BUILTIN_BRIDGE and settings.get("IPAddress"):
             settings["DNSNames"] = dns_names(record, settings.get("Aliases") or [])
+            # as dockerd shows it to API 1.41 clients: the short id is one of the aliases too
+            if container_id[:12] not in (settings.get("Aliases") or []):
+                settings["Aliases"] = [*(settings.get("Aliases") or []), container_id[:12]]
         networks[network] = settings
     networks.update(endpoints)  # attached under another name (an id) than the record's
     top = networks.get(BUILTIN_BRIDGE) or _empty_settings()

@@ -34,6 +34,12 @@ def status_text(state: dict, now: float | None = None) -> str:
     return status.capitalize()
 
 
+def list_command(path: str, args) -> str:
+    """The Command of a container's summary as dockerd writes it: the program
+    and its arguments, each argument with a space in single quotes."""
+    return " ".join([path, *(f"'{arg}'" if " " in arg else arg for arg in args)])
+
+
 def container_summary(record: dict, state: dict, inspected: dict | None = None) -> dict:
     """Docker's summary of a container; `inspected` (its inspect JSON, when
     the caller has it) supplies Mounts, NetworkSettings and Ports."""
@@ -45,7 +51,7 @@ def container_summary(record: dict, state: dict, inspected: dict | None = None) 
     return {
         "Id": record["Id"], "Names": [record["Name"]],
         "Image": config.get("Image") or record["Image"], "ImageID": record["Image"],
-        "Command": " ".join([record["Path"], *record["Args"]]),
+        "Command": list_command(record["Path"], record["Args"]),
         "Created": int(unix_time_of(record["Created"])),
         "Ports": _ports(inspected), "Labels": dict(config.get("Labels") or {}),
         "State": state["Status"], "Status": status_text(state),

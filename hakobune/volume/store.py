@@ -342,7 +342,7 @@ def volume_usage(volumes_with_usage: list[dict]) -> dict:
 def _check_filters(filters: dict, accepted) -> None:
     for name in filters:
         if name not in accepted:
-            raise InvalidArgument(f"invalid filter '{name}'")
+            raise InvalidArgument(f"Invalid filter '{name}'")
 
 
 def _bool_filter(filters: dict, name: str) -> bool | None:
@@ -353,7 +353,7 @@ def _bool_filter(filters: dict, name: str) -> bool | None:
         return True
     if any(v in ("false", "0") for v in values):
         return False
-    raise InvalidArgument(f"invalid filter '{name}=[{' '.join(values)}]'")
+    raise InvalidArgument(f"Invalid filter '{name}=[{' '.join(values)}]'")
 
 
 def _label_matches(labels: dict, wanted: str) -> bool:

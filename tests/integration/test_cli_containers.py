@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from cli_store import HAKOBUNE, SINCE, cgroups_of, hk, store  # noqa: F401 - fixtures
+from cli_store import SINCE, cgroups_of, hk, store  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 
@@ -101,7 +101,7 @@ def test_detached_lifecycle(hk):
     header, *rows = hk.ok("ps").splitlines()
     assert re.fullmatch(r"CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES", header)
     assert len(rows) == 1
-    assert re.fullmatch(rf'{container_id[:12]}   busybox   "sh -c echo started;…"   {SINCE} ago   '
+    assert re.fullmatch(rf'{container_id[:12]}   busybox   "sh -c \'echo started…"   {SINCE} ago   '
                         rf'Up {SINCE} +web', rows[0]), rows[0]
     assert hk.ok("ps", "-q") == container_id[:12] + "\n"
     assert hk.ok("ps", "-q", "--no-trunc") == container_id + "\n"
@@ -207,7 +207,7 @@ def test_rmi_of_an_image_in_use_is_refused(hk):
 
 
 def test_interrupt_reaches_the_container_and_management_forms(hk):
-    proc = subprocess.Popen([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "container", "run", "--rm",
+    proc = subprocess.Popen([*hk.prefix, "container", "run", "--rm",
                              "busybox", "sh", "-c", 'trap "echo got; exit 5" INT; echo ready; '
                              "while :; do sleep 0.1; done"], stdout=subprocess.PIPE, text=True)
     try:
@@ -228,11 +228,11 @@ def test_interrupt_reaches_the_container_and_management_forms(hk):
 
 
 def test_run_interactive_forwards_stdin(hk):
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "run", "--rm", "-i", "busybox",
+    proc = subprocess.run([*hk.prefix, "run", "--rm", "-i", "busybox",
                            "sh", "-c", "read x; echo got $x; cat"], input="abc\nrest\n", capture_output=True,
                           text=True, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "got abc\nrest\n", "")
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "run", "--rm", "-i", "busybox",
+    proc = subprocess.run([*hk.prefix, "run", "--rm", "-i", "busybox",
                            "cat"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (0, "")
 
@@ -244,7 +244,7 @@ def test_run_tty(hk):
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux's script")
 def test_run_interactive_tty(hk):
-    command = " ".join([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "run", "-it", "--rm", "busybox", "sh"])
+    command = " ".join([*hk.prefix, "run", "-it", "--rm", "busybox", "sh"])
     feeder = "sleep 1; printf 'echo typed\\n'; sleep 0.5; printf 'exit 5\\n'"
     proc = subprocess.run(["sh", "-c", f'({feeder}) | script -qec "{command}" /dev/null'], capture_output=True,
                           text=True, timeout=60)

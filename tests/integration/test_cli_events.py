@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from cli_store import HAKOBUNE, hk, store  # noqa: F401 - fixtures
+from cli_store import hk, store  # noqa: F401 - fixtures
 from hakobune.engine import events as E
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"
@@ -96,7 +96,7 @@ def test_image_events_and_other_types(hk):
 
 @pytest.mark.root
 def test_events_follow_live(hk):
-    follower = subprocess.Popen([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "events", "--filter",
+    follower = subprocess.Popen([*hk.prefix, "events", "--filter",
                                  "type=container", "--format", "{{.Action}}"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -165,7 +165,7 @@ def test_long_attributes_are_cut_to_one_atomic_line(tmp_path):
 
 @pytest.mark.root
 def test_following_notices_exits_nobody_looked_at(hk):
-    follower = subprocess.Popen([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "events", "--filter",
+    follower = subprocess.Popen([*hk.prefix, "events", "--filter",
                                  "event=die", "--format", "{{.Actor.Attributes.exitCode}}"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

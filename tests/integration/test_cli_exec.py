@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from cli_store import HAKOBUNE, hk, store  # noqa: F401 - fixtures
+from cli_store import hk, store  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 
@@ -100,10 +100,10 @@ def test_exec_joins_the_containers_namespaces_and_cgroup(hk):
 def test_exec_stdin(hk):
     """docker-exec-stdin: `echo piped | docker exec -i C cat`; without -i stdin is empty."""
     _sleeper(hk)
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "exec", "-i", "sleeper", "cat"],
+    proc = subprocess.run([*hk.prefix, "exec", "-i", "sleeper", "cat"],
                           input="piped\n", capture_output=True, text=True, timeout=30)
     assert (proc.returncode, proc.stdout) == (0, "piped\n")
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "exec", "sleeper", "cat"],
+    proc = subprocess.run([*hk.prefix, "exec", "sleeper", "cat"],
                           input="not read\n", capture_output=True, text=True, timeout=30)
     assert (proc.returncode, proc.stdout) == (0, "")
 
@@ -112,7 +112,7 @@ def _run_on_pty(hk, args, typed: bytes = b"", rows=30, cols=100, timeout=30):
     """Run hakobune with a pty as its stdio; (output, status)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    process = subprocess.Popen([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, *args],
+    process = subprocess.Popen([*hk.prefix, *args],
                                stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     if typed:

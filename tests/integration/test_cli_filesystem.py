@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from cli_store import HAKOBUNE, hk, store  # noqa: F401 - fixtures
+from cli_store import hk, store  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 
@@ -38,7 +38,7 @@ def _start(hk, *args, ready: str = "/ready", name: str | None = None) -> str:
 
 def _file_of(hk, container: str, path: str) -> bytes:
     """The content of a regular file of the container, through `cp CONTAINER:PATH -`."""
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "cp", f"{container}:{path}", "-"],
+    proc = subprocess.run([*hk.prefix, "cp", f"{container}:{path}", "-"],
                           capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
@@ -164,7 +164,7 @@ def test_cp_into_a_container(hk, local):
         info = tarfile.TarInfo("streamed.txt")
         info.size = 3
         archive.addfile(info, io.BytesIO(b"st\n"))
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "cp", "-", f"{name}:/tmp"],
+    proc = subprocess.run([*hk.prefix, "cp", "-", f"{name}:/tmp"],
                           input=stream.getvalue(), capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert hk.ok("diff", name).splitlines() == [
@@ -190,7 +190,7 @@ def test_cp_out_of_a_container(hk, local):
                      "new/one.txt", "new/sub/two.txt", "one.txt", "renamed.txt"]
     assert (out / "renamed.txt").read_text() == "one\n"
 
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "cp", f"{name}:/cpdir/one.txt",
+    proc = subprocess.run([*hk.prefix, "cp", f"{name}:/cpdir/one.txt",
                            "-"], capture_output=True, timeout=60)
     assert proc.returncode == 0 and len(proc.stdout) == 2048  # as docker's: no padding to 10 KiB records
     with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
@@ -233,7 +233,7 @@ def test_cp_follows_symlinks_inside_the_container_only(hk, local):
         stream = io.BytesIO()
         with tarfile.open(fileobj=stream, mode="w") as archive:
             archive.add(str(local / "src" / marker), arcname=f"usr/{marker}")
-        proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "cp", "-", f"{name}:/up"],
+        proc = subprocess.run([*hk.prefix, "cp", "-", f"{name}:/up"],
                               input=stream.getvalue(), capture_output=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         for path in (f"/{marker}", f"/tmp/{marker}", f"/etc/{marker}", f"/usr/{marker}"):
@@ -275,7 +275,7 @@ def test_export_then_import(hk, local):
             names = archive.getnames()
             assert archive.extractfile("marker").read() == b"exported\n"
         assert "bin/busybox" in names and "marker" in names and not any(n.startswith("/") for n in names)
-        proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "export", name],
+        proc = subprocess.run([*hk.prefix, "export", name],
                               capture_output=True, timeout=60)
         assert proc.returncode == 0 and proc.stdout == target.read_bytes()
 
@@ -292,7 +292,7 @@ def test_export_refuses_a_terminal(hk):
     name = _start(hk, "busybox", "sleep", "300", ready="/etc/group")
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "export", name],
+        proc = subprocess.run([*hk.prefix, "export", name],
                               stdout=follower, stderr=subprocess.PIPE, text=True, timeout=60)
     finally:
         os.close(follower)
@@ -323,7 +323,7 @@ def test_cp_sees_the_engines_hostname_hosts_and_resolv_conf(hk, local):
 
 
 def _owner_of(hk, container: str, path: str) -> tuple[int, int]:
-    proc = subprocess.run([HAKOBUNE, "--root", hk.root, "--runroot", hk.runroot, "cp", f"{container}:{path}", "-"],
+    proc = subprocess.run([*hk.prefix, "cp", f"{container}:{path}", "-"],
                           capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:

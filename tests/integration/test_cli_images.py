@@ -132,7 +132,7 @@ def test_images_filters(hk):
     assert hk.ok("images", "-q", "--filter", "label=nosuch") == ""
     assert hk.ok("images", "-q", "--filter", f"before={hk.busybox_id}") == ""
     proc = hk.run("images", "--filter", "colour=blue")
-    assert (proc.returncode, proc.stderr) == (1, "Error response from daemon: invalid filter 'colour'\n")
+    assert (proc.returncode, proc.stderr) == (1, "Error response from daemon: Invalid filter 'colour'\n")
     proc = hk.run("images", "--filter", "nonsense")
     assert proc.returncode == 125 and "bad format of filter (expected name=value)" in proc.stderr
 

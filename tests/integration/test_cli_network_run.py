@@ -244,7 +244,7 @@ def test_inspect_of_a_user_network_container_and_network_rm_conflict(net):
     endpoint = settings["Networks"]["hkn-user"]
     assert endpoint["IPAddress"] == "10.197.3.50" and endpoint["Gateway"] == "10.197.3.1"
     assert endpoint["IPAMConfig"] == {"IPv4Address": "10.197.3.50"}
-    assert endpoint["Aliases"] == ["m1"]
+    assert endpoint["Aliases"] == ["m1", record["Id"][:12]]  # dockerd adds the short id for API < 1.45
     assert endpoint["DNSNames"] == ["hkn-member", "m1", record["Id"][:12]]
     assert record["HostConfig"]["NetworkMode"] == "hkn-user"
     busy = net.run("network", "rm", "hkn-user")

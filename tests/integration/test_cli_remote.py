@@ -175,7 +175,8 @@ def test_unknown_container_is_docker_s_message(api):
                  ("wait", "nosuch"), ("exec", "nosuch", "true")):
         proc = remote(api, *args)
         assert proc.returncode == 1, (args, proc.stderr)
-        assert proc.stderr == "Error response from daemon: No such container: nosuch\n", args
+        prefix = "Cannot kill container: nosuch: " if args[0] == "kill" else ""  # dockerd's router adds it
+        assert proc.stderr == f"Error response from daemon: {prefix}No such container: nosuch\n", args
 
 
 def test_logs(clean):

@@ -88,7 +88,7 @@ def test_ls_quiet_filters_and_formats(net):
     table = net.ok("network", "ls", "--filter", "name=hkc-ls", "--format", "table {{.Name}}\t{{.Internal}}")
     assert table.splitlines()[0].split() == ["NAME", "INTERNAL"]
     bad = net.run("network", "ls", "--filter", "bogus=1")
-    assert bad.returncode == 1 and "invalid filter 'bogus'" in bad.stderr
+    assert bad.returncode == 1 and "Invalid filter 'bogus'" in bad.stderr
 
 
 def test_rm_refuses_builtins_and_networks_in_use(net):

@@ -51,9 +51,9 @@ def test_ls_filters_formats_and_order(vk):
     table = vk.ok("volume", "ls", "--format", "table {{.Name}}\t{{.Scope}}", "-f", "name=vol9")
     assert table == "VOLUME NAME   SCOPE\nvol9          local\n"
     bad = vk.run("volume", "ls", "-f", "dangling=maybe")
-    assert (bad.returncode, bad.stderr) == (1, "Error response from daemon: invalid filter 'dangling=[maybe]'\n")
+    assert (bad.returncode, bad.stderr) == (1, "Error response from daemon: Invalid filter 'dangling=[maybe]'\n")
     bad = vk.run("volume", "ls", "-f", "until=1h")
-    assert (bad.returncode, bad.stderr) == (1, "Error response from daemon: invalid filter 'until'\n")
+    assert (bad.returncode, bad.stderr) == (1, "Error response from daemon: Invalid filter 'until'\n")
 
 
 def test_errors_as_docker_prints_them(vk):
@@ -87,6 +87,7 @@ def test_options_are_recorded(vk):
     assert volume["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=100m"}
 
 
+@pytest.mark.local_only("API 1.41 (what hakobune serve advertises): volume prune takes named volumes too")
 def test_prune(vk):
     vk.ok("volume", "create", "--label", "apirec=1", "apirec-vol2")
     anonymous = vk.ok("volume", "create", "--label", "apirec=1").strip()

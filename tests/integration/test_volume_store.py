@@ -85,9 +85,9 @@ def test_list_filters(store):
     assert names({"name": ["^b"]}) == ["beta"]
     assert names({"driver": ["local"]}) == sorted(["alpha", "beta", anonymous])
     assert names({"driver": ["nfs"]}) == []
-    with pytest.raises(InvalidArgument, match=r"^invalid filter 'dangling=\[maybe\]'$"):
+    with pytest.raises(InvalidArgument, match=r"^Invalid filter 'dangling=\[maybe\]'$"):
         store.list({"dangling": ["maybe"]})
-    with pytest.raises(InvalidArgument, match=r"^invalid filter 'until'$"):
+    with pytest.raises(InvalidArgument, match=r"^Invalid filter 'until'$"):
         store.list({"until": ["1h"]})
 
 
@@ -119,7 +119,7 @@ def test_prune(store):
     assert report["VolumesDeleted"] == ["named"]
     assert store.prune(filters={"all": ["true"]})["VolumesDeleted"] == ["labelled"]
     assert [v["Name"] for v in store.list()] == [a2]
-    with pytest.raises(InvalidArgument, match="^invalid filter 'until'$"):
+    with pytest.raises(InvalidArgument, match="^Invalid filter 'until'$"):
         store.prune(filters={"until": ["1h"]})
 
 
