@@ -223,6 +223,11 @@ def _run_build(inv, engine, context_dir, dockerfile_text, dockerfile_name, docke
         raise
     if display is not None:
         display.close()
+    return report_image_id(o, image_id)
+
+
+def report_image_id(o, image_id: str) -> int:
+    """The built image's id: on stdout with -q, into --iidfile."""
     if o.quiet:
         sys.stdout.write(image_id + "\n")
     if o.iidfile:

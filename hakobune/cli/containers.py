@@ -32,6 +32,28 @@ PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "Run
               "Size": "SIZE", "LocalVolumes": "LOCAL VOLUMES"}
 
 
+def attach_checks(info: dict, o) -> tuple[bytes, bool, bool]:
+    """attach's refusals, as docker makes them before it attaches anything,
+    for the container `info` inspects: (detach keys, tty, stdin attached)."""
+    state = info["State"]
+    if state["Paused"]:
+        raise _cli_error("You cannot attach to a paused container, unpause it first", 1)
+    if state["Restarting"]:
+        raise _cli_error("You cannot attach to a restarting container, wait until it is running", 1)
+    if not state["Running"]:
+        raise _cli_error("You cannot attach to a stopped container, start it first", 1)
+    try:
+        keys = detach_key_bytes(o.detach_keys)
+    except ValueError:
+        raise _cli_error(f"Error response from daemon: Invalid detach keys ({o.detach_keys}) provided", 1) \
+            from None
+    tty = bool(info["Config"].get("Tty"))
+    use_stdin = not o.no_stdin and bool(info["Config"].get("OpenStdin"))
+    if tty and use_stdin and not os.isatty(0):
+        raise _cli_error("the input device is not a TTY", 1)
+    return keys, tty, use_stdin
+
+
 def _cli_error(message: str, status: int):
     from hakobune.cli.main import CLIError
 
@@ -567,23 +589,8 @@ def attach(inv):
 
         return commands.attach(inv, engine)
     info = engine.container_inspect(inv.args[0])
-    state = info["State"]
-    if state["Paused"]:
-        raise _cli_error("You cannot attach to a paused container, unpause it first", 1)
-    if state["Restarting"]:
-        raise _cli_error("You cannot attach to a restarting container, wait until it is running", 1)
-    if not state["Running"]:
-        raise _cli_error("You cannot attach to a stopped container, start it first", 1)
-    try:
-        keys = detach_key_bytes(o.detach_keys)
-    except ValueError as e:
-        raise _cli_error(f"Error response from daemon: Invalid detach keys ({o.detach_keys}) provided", 1) \
-            from None
+    keys, tty, use_stdin = attach_checks(info, o)
     container_id = info["Id"]
-    tty = bool(info["Config"].get("Tty"))
-    use_stdin = not o.no_stdin and bool(info["Config"].get("OpenStdin"))
-    if tty and use_stdin and not os.isatty(0):
-        raise _cli_error("the input device is not a TTY", 1)
     from hakobune.errors import SystemFailure
 
     try:

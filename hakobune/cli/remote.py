@@ -107,17 +107,9 @@ class RawTerminal:
             self.saved = None
 
 
-def _terminal_size():
-    for fd in (0, 1, 2):
-        try:
-            size = os.get_terminal_size(fd)
-            return size.lines, size.columns
-        except OSError:
-            continue
-    return None
-
-
 def _resize(engine, path: str) -> None:
+    from hakobune.cli.processes import _terminal_size
+
     size = _terminal_size()
     if size:
         try:
@@ -293,28 +285,13 @@ def start_attached(inv, engine) -> int:
 
 
 def attach(inv, engine) -> int:
-    from hakobune.cli.containers import EscapeProxy, _PROXIED_SIGNALS, detach_key_bytes
+    from hakobune.cli.containers import EscapeProxy, _PROXIED_SIGNALS, attach_checks
     from hakobune.client.errors import ClientError
 
     o = inv.opts
     info = engine.container_inspect(inv.args[0])
-    state = info["State"]
-    if state["Paused"]:
-        raise ClientError("You cannot attach to a paused container, unpause it first", 1)
-    if state["Restarting"]:
-        raise ClientError("You cannot attach to a restarting container, wait until it is running", 1)
-    if not state["Running"]:
-        raise ClientError("You cannot attach to a stopped container, start it first", 1)
-    try:
-        keys = detach_key_bytes(o.detach_keys)
-    except ValueError:
-        raise ClientError(f"Error response from daemon: Invalid detach keys ({o.detach_keys}) provided", 1) \
-            from None
+    keys, tty, use_stdin = attach_checks(info, o)
     container_id = info["Id"]
-    tty = bool(info["Config"].get("Tty"))
-    use_stdin = not o.no_stdin and bool(info["Config"].get("OpenStdin"))
-    if tty and use_stdin and not os.isatty(0):
-        raise ClientError("the input device is not a TTY", 1)
     session = Session(_attach(engine, container_id, use_stdin), tty)
     terminal = RawTerminal(tty and use_stdin)
     proxy = SignalProxy(engine, container_id, _PROXIED_SIGNALS) if (o.sig_proxy and not tty) else None
@@ -655,9 +632,6 @@ def _relay_build(response, o) -> int:
                 image_id = image_id or text.strip()
     finally:
         response.close()
-    if o.quiet:
-        sys.stdout.write(image_id + "\n")
-    if o.iidfile:
-        with open(o.iidfile, "w") as f:
-            f.write(image_id)
-    return 0
+    from hakobune.cli.build import report_image_id
+
+    return report_image_id(o, image_id)
