@@ -286,7 +286,9 @@ class Podman(Engine):
         # crun refuses cgroup v1 + an empty cgroup2 ("hybrid mode"): runc where it
         # is installed, else no container at all for RUN (chroot isolation)
         isolation = ["--runtime", "runc"] if shutil.which("runc") else ["--isolation", "chroot"]
-        return ["build", "--layers", "--format", "docker", "--ulimit", "nofile=1024:1024", *isolation]
+        # --network none: no RUN step needs one, and netavark would leave its chains behind
+        return ["build", "--layers", "--format", "docker", "--ulimit", "nofile=1024:1024", "--network", "none",
+                *isolation]
 
     def available(self) -> bool:
         try:
