@@ -485,7 +485,18 @@ def test_bridges_of_a_deleted_store_are_swept_when_a_bridge_is_made(net):
         assert bridge in links()
     finally:
         stop_zygotes(base + "/run")
+        _wait_for_detached_removers(base + "/root")  # run --rm's files go in an `rm` of their own
         shutil.rmtree(base)
     net.ok("run", "--rm", "busybox", "true")  # makes this store's default bridge (the fixture removed it)
     assert bridge not in links()
     assert f"table ip {table}" not in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+
+
+def _wait_for_detached_removers(root: str, timeout: float = 10) -> None:
+    """Until the `rm` processes that delete removed containers' files are done."""
+    import glob
+    import time
+
+    deadline = time.monotonic() + timeout
+    while glob.glob(os.path.join(root, "containers", ".removing-*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
