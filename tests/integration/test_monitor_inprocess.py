@@ -107,8 +107,12 @@ def _children(pid) -> list[int]:
 
 
 def _cmdline(pid) -> bytes:
-    with open(f"/proc/{pid}/cmdline", "rb") as f:
-        return f.read()
+    """The process's command line; empty once it is gone."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
 
 
 def _health(handle) -> dict:
@@ -144,8 +148,14 @@ def test_a_health_check_that_outlives_its_timeout_is_killed(monitors, make_bundl
     assert _cmdline(probe) == _cmdline(monitor)
     wait_until(lambda: len(os.listdir(f"/proc/{probe}/fd")) == 3, 5,
                lambda: sorted(os.readlink(f"/proc/{probe}/fd/{fd}") for fd in os.listdir(f"/proc/{probe}/fd")))
-    sleeper = [pid for pid in _children(probe)]
-    assert len(sleeper) == 1 and _cmdline(sleeper[0]) == b"sleep\x0050\x00"
+    sleeper = []
+
+    def check_running():  # the runtime's exec forks it after the probe's descriptors are closed
+        sleeper[:] = [pid for pid in _children(probe) if _cmdline(pid) == b"sleep\x0050\x00"]
+        return bool(sleeper)
+
+    wait_until(check_running, 5, lambda: [(pid, _cmdline(pid)) for pid in _children(probe)])
+    assert len(sleeper) == 1
     wait_until(lambda: _health(handle).get("Status") == "unhealthy", 10, lambda: _health(handle))
     entry = _health(handle)["Log"][0]
     assert (entry["ExitCode"], entry["Output"]) == (-1, "Health check exceeded timeout (1.5s)")
